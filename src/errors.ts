@@ -1,0 +1,343 @@
+/**
+ * Every error class of plm-shared. Each has a stable `code` (SCREAMING_SNAKE) that callers
+ * may switch on; messages tell the caller what to fix and never carry payloads, SQL parameters
+ * or secrets.
+ *
+ * @module
+ */
+
+/** One problem found while validating an input: where it is and what is wrong. */
+export interface ValidationIssue {
+  /** Dotted path of the offending field (`"items.0.score"`), `""` for the whole value. */
+  readonly path: string;
+  /** What is wrong with it, without echoing the value. */
+  readonly message: string;
+}
+
+/**
+ * An argument did not match its contract (unknown field, wrong type, broken cross-field rule).
+ * Nothing was written.
+ *
+ * @example Switch on the code
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ValidationError } from "./errors.ts";
+ *
+ * const error = new ValidationError("EmitTelemetryArgs", [
+ *   { path: "span_id", message: "expected string, received number" },
+ * ]);
+ * assert.equal(error.code, "VALIDATION_FAILED");
+ * assert.match(error.message, /"span_id"/);
+ * ```
+ */
+export class ValidationError extends TypeError {
+  /** Stable error code. */
+  readonly code = "VALIDATION_FAILED" as const;
+  /** Name of the contract that was checked (`"EmitTelemetryArgs"`). */
+  readonly contract: string;
+  /** Every problem found, at least one. */
+  readonly issues: readonly ValidationIssue[];
+
+  /**
+   * @param contract Name of the contract that was checked.
+   * @param issues Every problem found.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(contract: string, issues: readonly ValidationIssue[], options?: ErrorOptions) {
+    const detail = issues.map((issue) => `"${issue.path}" ${issue.message}`).join("; ");
+    super(`Invalid ${contract}: ${detail}`, options);
+    this.name = "ValidationError";
+    this.contract = contract;
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+/**
+ * A value cannot be hashed as JSON (NaN, Infinity, BigInt, undefined, a function, a cycle,
+ * a lone surrogate, ...). It is refused, never hashed silently.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NonJsonValueError } from "./errors.ts";
+ *
+ * const error = new NonJsonValueError("$.price", "NaN is not a JSON number");
+ * assert.equal(error.code, "NON_JSON_VALUE");
+ * assert.equal(error.path, "$.price");
+ * ```
+ */
+export class NonJsonValueError extends TypeError {
+  /** Stable error code. */
+  readonly code = "NON_JSON_VALUE" as const;
+  /** JSONPath-like location of the offending value (`"$.items[2]"`). */
+  readonly path: string;
+
+  /**
+   * @param path Location of the offending value.
+   * @param reason Why it is not JSON.
+   */
+  constructor(path: string, reason: string) {
+    super(`Cannot hash payload: ${reason} at "${path}"`);
+    this.name = "NonJsonValueError";
+    this.path = path;
+  }
+}
+
+/**
+ * Same logical identity (tenant, trace, span, event type) was emitted before with other
+ * content (HTTP 409). The stored event is unchanged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IdempotencyConflict } from "./errors.ts";
+ *
+ * const error = new IdempotencyConflict("llm_calls", "v1:...");
+ * assert.equal(error.code, "IDEMPOTENCY_CONFLICT");
+ * assert.equal(error.table, "llm_calls");
+ * ```
+ */
+export class IdempotencyConflict extends Error {
+  /** Stable error code. */
+  readonly code = "IDEMPOTENCY_CONFLICT" as const;
+  /** Table (event kind) in which the conflicting event lives. */
+  readonly table: string;
+  /** The refused idempotency key, as `idempotencyKeyToString` gives it. */
+  readonly idempotencyKey: string;
+
+  /**
+   * @param table Table in which the conflicting event lives.
+   * @param idempotencyKey The refused key string.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(table: string, idempotencyKey: string, options?: ErrorOptions) {
+    super(
+      `Idempotency conflict in "${table}": an event with the same tenant, trace, span and event type but other content exists; send a new span_id or the same content`,
+      options,
+    );
+    this.name = "IdempotencyConflict";
+    this.table = table;
+    this.idempotencyKey = idempotencyKey;
+  }
+}
+
+/** One problem in a capabilities YAML file, with its position (1-based). */
+export interface CapabilitiesProblem {
+  /** What is wrong. */
+  readonly message: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+}
+
+/**
+ * A capabilities file is invalid. `problems` lists every problem found; `line` and `column`
+ * are those of the first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CapabilitiesError } from "./errors.ts";
+ *
+ * const error = new CapabilitiesError("caps.yaml", [
+ *   { message: 'unknown capability "foo"', line: 3, column: 9 },
+ * ]);
+ * assert.equal(error.code, "INVALID_CAPABILITIES");
+ * assert.equal(error.line, 3);
+ * ```
+ */
+export class CapabilitiesError extends SyntaxError {
+  /** Stable error code. */
+  readonly code = "INVALID_CAPABILITIES" as const;
+  /** Every problem found, at least one, in file order. */
+  readonly problems: readonly CapabilitiesProblem[];
+  /** Line of the first problem. */
+  readonly line: number;
+  /** Column of the first problem. */
+  readonly column: number;
+
+  /**
+   * @param source File name or `"<input>"`.
+   * @param problems Every problem found, at least one.
+   */
+  constructor(source: string, problems: readonly CapabilitiesProblem[]) {
+    const detail = problems.map((p) => `${p.message} at line ${p.line}, column ${p.column}`)
+      .join("; ");
+    super(`Cannot load capabilities from "${source}": ${detail}`);
+    this.name = "CapabilitiesError";
+    this.problems = Object.freeze([...problems]);
+    this.line = problems[0]?.line ?? 1;
+    this.column = problems[0]?.column ?? 1;
+  }
+}
+
+/**
+ * Code ran outside `withTraceContext` / `withTenant` but needed that context.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContextMissingError } from "./errors.ts";
+ *
+ * const error = new ContextMissingError("tenant");
+ * assert.equal(error.code, "TENANT_CONTEXT_MISSING");
+ * ```
+ */
+export class ContextMissingError extends Error {
+  /** Stable error code. */
+  readonly code: "TENANT_CONTEXT_MISSING" | "TRACE_CONTEXT_MISSING";
+
+  /** @param kind Which context is missing. */
+  constructor(kind: "tenant" | "trace") {
+    super(
+      kind === "tenant"
+        ? "No tenant context: wrap the call in withTenant(tenantId, fn) or serve it behind plmTenantMiddleware"
+        : "No trace context: wrap the call in withTraceContext(ctx, fn) or serve it behind plmTenantMiddleware",
+    );
+    this.name = "ContextMissingError";
+    this.code = kind === "tenant" ? "TENANT_CONTEXT_MISSING" : "TRACE_CONTEXT_MISSING";
+  }
+}
+
+/**
+ * An artifact key does not exist in the store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ArtifactNotFound } from "./errors.ts";
+ *
+ * assert.equal(new ArtifactNotFound("reports/a.pdf").code, "ARTIFACT_NOT_FOUND");
+ * ```
+ */
+export class ArtifactNotFound extends Error {
+  /** Stable error code. */
+  readonly code = "ARTIFACT_NOT_FOUND" as const;
+  /** The key that was asked for. */
+  readonly key: string;
+
+  /**
+   * @param key The missing key.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(key: string, options?: ErrorOptions) {
+    super(`Artifact "${key}" not found: check the key or list the prefix`, options);
+    this.name = "ArtifactNotFound";
+    this.key = key;
+  }
+}
+
+/**
+ * An artifact key is not acceptable (empty, `..`, absolute, NUL, backslash, leaves the root).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArtifactKey } from "./errors.ts";
+ *
+ * assert.equal(new InvalidArtifactKey("../x", "contains \"..\"").code, "INVALID_ARTIFACT_KEY");
+ * ```
+ */
+export class InvalidArtifactKey extends TypeError {
+  /** Stable error code. */
+  readonly code = "INVALID_ARTIFACT_KEY" as const;
+  /** The refused key. */
+  readonly key: string;
+
+  /**
+   * @param key The refused key.
+   * @param reason Why it is refused.
+   */
+  constructor(key: string, reason: string) {
+    super(`Invalid artifact key "${key}": ${reason}; use relative keys of "/"-separated names`);
+    this.name = "InvalidArtifactKey";
+    this.key = key;
+  }
+}
+
+/**
+ * The artifact store could not be reached or refused the operation for a reason other than a
+ * missing key (credentials, bucket, network). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ArtifactStoreUnavailable } from "./errors.ts";
+ *
+ * const error = new ArtifactStoreUnavailable("put", new Error("ECONNREFUSED"));
+ * assert.equal(error.code, "ARTIFACT_STORE_UNAVAILABLE");
+ * ```
+ */
+export class ArtifactStoreUnavailable extends Error {
+  /** Stable error code. */
+  readonly code = "ARTIFACT_STORE_UNAVAILABLE" as const;
+
+  /**
+   * @param operation The operation that failed (`"put"`, `"get"`, ...).
+   * @param cause The underlying error.
+   */
+  constructor(operation: string, cause: unknown) {
+    super(`Artifact store failed during "${operation}": check the endpoint, bucket and credentials`, {
+      cause,
+    });
+    this.name = "ArtifactStoreUnavailable";
+  }
+}
+
+/**
+ * The database could not be reached or the connection broke. The event was not written; retry
+ * it with the same idempotency key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EmitterUnavailable } from "./errors.ts";
+ *
+ * const error = new EmitterUnavailable(new Error("ECONNREFUSED"));
+ * assert.equal(error.code, "EMITTER_UNAVAILABLE");
+ * ```
+ */
+export class EmitterUnavailable extends Error {
+  /** Stable error code. */
+  readonly code = "EMITTER_UNAVAILABLE" as const;
+
+  /** @param cause The driver error. */
+  constructor(cause: unknown) {
+    super("Database unavailable: the event was not written; retry with the same idempotency key", {
+      cause,
+    });
+    this.name = "EmitterUnavailable";
+  }
+}
+
+/**
+ * A migration failed; its revision was rolled back as a whole.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MigrationError } from "./errors.ts";
+ *
+ * const error = new MigrationError("0003_llm_calls", new Error("syntax error"));
+ * assert.equal(error.code, "MIGRATION_FAILED");
+ * assert.equal(error.revision, "0003_llm_calls");
+ * ```
+ */
+export class MigrationError extends Error {
+  /** Stable error code. */
+  readonly code = "MIGRATION_FAILED" as const;
+  /** Revision (file name without extension) that failed. */
+  readonly revision: string;
+
+  /**
+   * @param revision Revision that failed.
+   * @param cause The driver error (its message names the statement).
+   */
+  constructor(revision: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`Migration "${revision}" failed and was rolled back: ${detail}`, { cause });
+    this.name = "MigrationError";
+    this.revision = revision;
+  }
+}
