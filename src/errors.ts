@@ -278,9 +278,12 @@ export class ArtifactStoreUnavailable extends Error {
    * @param cause The underlying error.
    */
   constructor(operation: string, cause: unknown) {
-    super(`Artifact store failed during "${operation}": check the endpoint, bucket and credentials`, {
-      cause,
-    });
+    super(
+      `Artifact store failed during "${operation}": check the endpoint, bucket and credentials`,
+      {
+        cause,
+      },
+    );
     this.name = "ArtifactStoreUnavailable";
   }
 }
