@@ -1,0 +1,154 @@
+/**
+ * Internal: file-system steps of `LocalFilesystemBackend` (durable temp files, sidecar metadata,
+ * root containment, error mapping). Only `node:` built-ins, so it runs under Node too.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { open, readFile, unlink } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
+import process from "node:process";
+import { z } from "zod";
+import { RESERVED_SEGMENT_PREFIX } from "./_artifact_keys.ts";
+import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "./errors.ts";
+
+/** What the sidecar beside each artifact file records. */
+const Sidecar = z.strictObject({
+  v: z.literal(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  contentType: z.string(),
+  retentionUntil: z.iso.datetime().optional(),
+});
+
+/** The metadata kept in a sidecar. */
+export type SidecarData = z.infer<typeof Sidecar>;
+
+/**
+ * Path of a new temp file in `dir` (hidden from `list`, removed when a write fails).
+ *
+ * @param dir The directory the final file goes to.
+ * @returns A fresh path in that directory.
+ */
+export function tempPath(dir: string): string {
+  return join(dir, `${RESERVED_SEGMENT_PREFIX}tmp.${randomUUID()}`);
+}
+
+/**
+ * Path of the sidecar (metadata file) of the artifact file at `path`.
+ *
+ * @param path The artifact file.
+ * @returns The sidecar path beside it.
+ */
+export function sidecarPath(path: string): string {
+  return join(dirname(path), `${RESERVED_SEGMENT_PREFIX}meta.${basename(path)}.json`);
+}
+
+/**
+ * Create `path` (it must not exist), write every chunk, flush it to the disk, close it.
+ *
+ * @param path The new file.
+ * @param chunks The bytes.
+ */
+export async function writeSyncedFile(
+  path: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<void> {
+  const handle = await open(path, "wx");
+  try {
+    for await (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        offset += (await handle.write(chunk, offset)).bytesWritten;
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Flush a directory's entries (new names from `rename`) to the disk. Windows cannot open a
+ * directory; there the rename is left to the file system.
+ *
+ * @param dir The directory.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === "win32") return;
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Remove a file if it is there.
+ *
+ * @param path The file.
+ */
+export async function removeIfPresent(path: string): Promise<void> {
+  await unlink(path).catch((error) => {
+    if (errorCode(error) !== "ENOENT") throw error;
+  });
+}
+
+/**
+ * Read and check the sidecar of the artifact file at `path`.
+ *
+ * @param path The artifact file.
+ * @returns The metadata.
+ * @throws {Error} `ENOENT` when there is none; a `ZodError` or `SyntaxError` when it is damaged.
+ */
+export async function readSidecar(path: string): Promise<SidecarData> {
+  return Sidecar.parse(JSON.parse(await readFile(sidecarPath(path), "utf8")));
+}
+
+/**
+ * Whether `path` lies strictly inside `root` (both real paths).
+ *
+ * @param root The real root.
+ * @param path A real path.
+ * @returns `true` when inside.
+ */
+export function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * The `code` of a Node file-system error, if any.
+ *
+ * @param error Anything thrown.
+ * @returns `"ENOENT"`, ... or `undefined`.
+ */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Turn a file-system error into the artifact store's errors; errors that already are one pass
+ * through.
+ *
+ * @param operation `"put"`, `"get"`, ...
+ * @param key The key being worked on.
+ * @param error What was thrown.
+ * @returns The error to throw.
+ */
+export function fileStoreError(operation: string, key: string, error: unknown): Error {
+  if (
+    error instanceof ArtifactNotFound || error instanceof InvalidArtifactKey ||
+    error instanceof ArtifactStoreUnavailable
+  ) return error;
+  const code = errorCode(error);
+  if (code === "ENAMETOOLONG") return new InvalidArtifactKey(key, "is too long for this disk");
+  if (operation === "put") {
+    if (code === "ENOTDIR") return new InvalidArtifactKey(key, "a parent segment is an artifact");
+    if (code === "EISDIR") return new InvalidArtifactKey(key, "names a directory of artifacts");
+  } else if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
+    return new ArtifactNotFound(key, { cause: error });
+  }
+  return new ArtifactStoreUnavailable(operation, error);
+}
