@@ -81,11 +81,13 @@ export class DigestingStream {
   #hash = createHash("sha256");
   #size = 0;
   #failure: { error: unknown } | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
 
   /** @param body The caller's body; a `Uint8Array` becomes a one-chunk stream. */
   constructor(body: Uint8Array | ReadableStream<Uint8Array>) {
     const source = body instanceof Uint8Array ? oneChunk(body) : body;
     const reader = source.getReader();
+    this.#reader = reader;
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -118,6 +120,16 @@ export class DigestingStream {
   /** Set when the body stream errored (or sent a chunk that is not a `Uint8Array`). */
   get failure(): { error: unknown } | undefined {
     return this.#failure;
+  }
+
+  /**
+   * Tell the body's producer that the write failed, even while the writer still holds
+   * {@link DigestingStream.readable}.
+   *
+   * @param reason Why the write failed.
+   */
+  async cancel(reason: unknown): Promise<void> {
+    await this.#reader.cancel(reason).catch(() => {});
   }
 
   /**

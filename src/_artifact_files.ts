@@ -90,7 +90,8 @@ export async function syncDirectory(dir: string): Promise<void> {
  */
 export async function removeIfPresent(path: string): Promise<void> {
   await unlink(path).catch((error) => {
-    if (errorCode(error) !== "ENOENT") throw error;
+    // ENOTDIR: a parent is a file, so this path cannot exist either.
+    if (!["ENOENT", "ENOTDIR"].includes(errorCode(error) ?? "")) throw error;
   });
 }
 

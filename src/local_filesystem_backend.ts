@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
 import { Buffer } from "node:buffer";
 import type { Stats } from "node:fs";
 import { join, resolve } from "node:path";
@@ -125,7 +125,7 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
     } catch (error) {
       await Promise.all(temps.map(removeIfPresent));
       if (digesting.failure) throw digesting.failure.error;
-      await digesting.readable.cancel(error).catch(() => {});
+      await digesting.cancel(error);
       throw fileStoreError("put", key, error);
     }
   }
@@ -180,11 +180,10 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
     checkArtifactKey(key);
     try {
       const target = join(await this.#parentDirectory("delete", key, false), lastSegment(key));
+      // A directory is not an artifact (and Deno's unlink would remove an empty one).
+      if ((await lstat(target).catch(() => undefined))?.isDirectory()) return;
       // The file goes first: once it is gone the artifact is gone; a sidecar alone is ignored.
-      await removeIfPresent(target).catch((error) => {
-        // A directory is not an artifact (Linux says EISDIR, macOS EPERM).
-        if (!["EISDIR", "EPERM"].includes(errorCode(error) ?? "")) throw error;
-      });
+      await removeIfPresent(target);
       await removeIfPresent(sidecarPath(target));
     } catch (error) {
       const mapped = fileStoreError("delete", key, error);
