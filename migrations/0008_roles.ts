@@ -1,0 +1,68 @@
+/**
+ * 0008: the roles. `plm_kernel_writer` (NOLOGIN) may read the tables and the view, insert
+ * events, runs and artifacts, and update only the columns the triggers of 0006 let move; it
+ * never has DELETE or TRUNCATE. `plm_migrator` (NOLOGIN) gets its table privileges in 0012.
+ *
+ * Roles are cluster-wide: they are created only if missing (a concurrent creation by another
+ * database's migration is retried), and `down` revokes this database's privileges but drops a
+ * role only when no other role is its member and no other database holds privileges for it.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+
+/** Apply the revision. */
+export async function up(sql: postgres.Sql): Promise<void> {
+  // The grants run in the same block as the creation: a role dropped by another database's
+  // `down` between the two makes the block retry instead of failing.
+  await sql`
+    do $$
+    declare
+      attempt integer := 0;
+    begin
+      loop
+        begin
+          if not exists (select from pg_roles where rolname = 'plm_kernel_writer') then
+            create role plm_kernel_writer nologin;
+          end if;
+          if not exists (select from pg_roles where rolname = 'plm_migrator') then
+            create role plm_migrator nologin;
+          end if;
+          grant select on tenants, mcrc_v1_view to plm_kernel_writer;
+          grant select, insert on runs, telemetry_events, llm_calls, connector_calls, artifacts
+            to plm_kernel_writer;
+          grant update (quality_level, ended_at) on runs to plm_kernel_writer;
+          grant update (cost_status, cost_eur) on llm_calls, connector_calls to plm_kernel_writer;
+          exit;
+        exception when duplicate_object or unique_violation or undefined_object then
+          attempt := attempt + 1;
+          if attempt >= 5 then
+            raise;
+          end if;
+          perform pg_sleep(0.05 * attempt);
+        end;
+      end loop;
+    end $$`;
+}
+
+/** Revert the revision. */
+export async function down(sql: postgres.Sql): Promise<void> {
+  await sql`
+    revoke all on tenants, mcrc_v1_view, runs, telemetry_events, llm_calls, connector_calls,
+      artifacts from plm_kernel_writer`;
+  for (const role of ["plm_kernel_writer", "plm_migrator"]) {
+    await sql.unsafe(`
+      do $$
+      begin
+        if exists (select from pg_auth_members where roleid = '${role}'::regrole) then
+          raise notice 'role ${role} kept: other roles are its members';
+        else
+          drop role ${role};
+        end if;
+      exception when dependent_objects_still_exist then
+        raise notice 'role ${role} kept: another database still uses it';
+      when undefined_object then
+        null; -- already dropped by another database's migration
+      end $$`);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Shared PostgreSQL test harness: a fresh database per call, on the server named by `PG_DSN`,
+ * or on an embedded PGlite when `PG_DSN` is unset.
+ *
+ * ```ts
+ * import { openTestDatabase } from "./_pg.ts";
+ *
+ * Deno.test("something() behaviour", async (t) => {
+ *   await using db = await openTestDatabase(); // migrated to the latest revision
+ *   await db.sql`insert into tenants (id, name) values (${id}, 'a')`; // superuser, no RLS
+ *   await tenantScoped(db.writer, id, (tx) => tx`select * from runs`); // RLS applies
+ *   if (db.skipOnEmbedded(t, "needs a second login")) return;
+ * });
+ * ```
+ *
+ * With `PG_DSN` (a superuser DSN, e.g. `postgres://postgres@127.0.0.1:5432/postgres`) each call
+ * creates database `plm_test_<random>` and login role `plm_test_<random>` (no BYPASSRLS; made a
+ * member of `plm_kernel_writer` once the migrations created it), and `close()` drops both,
+ * terminating leftover connections first. Many test files may run at once on one server.
+ *
+ * On PGlite every connection is the superuser `postgres` and the server takes one connection
+ * at a time: `writer` is the same client as `sql`, and row level security applies only inside
+ * `tenantScoped` (which switches the role with `SET LOCAL ROLE`).
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { connect, startEmbeddedPostgres } from "../src/db.ts";
+import { migrate, type MigrateOptions, type MigrationStep } from "../src/migrate.ts";
+
+/** A fresh database for one test file (or one test). */
+export interface TestDatabase {
+  /** `true` on PGlite (PG_DSN unset), `false` on a real server. */
+  readonly embedded: boolean;
+  /** Superuser DSN of this database. On PGlite, prefer `sql`: a second connection waits. */
+  readonly dsn: string;
+  /** Superuser client (row level security does not apply to it). */
+  readonly sql: postgres.Sql;
+  /**
+   * DSN of the login role without BYPASSRLS that is a member of `plm_kernel_writer` (after
+   * {@link TestDatabase.migrate}). On PGlite the same as `dsn`.
+   */
+  readonly writerDsn: string;
+  /** Login role name of `writerDsn` (`"postgres"` on PGlite). */
+  readonly writerRole: string;
+  /** Client on `writerDsn` (pool of 4). On PGlite the very same client as `sql`. */
+  readonly writer: postgres.Sql;
+  /**
+   * Run the migrations (default: up to the latest), then make `writerRole` a member of
+   * `plm_kernel_writer` if that role exists.
+   */
+  migrate(options?: MigrateOptions): Promise<MigrationStep[]>;
+  /**
+   * On PGlite, record `reason` as a visible skip and return `true` (the caller returns);
+   * on a server, return `false`.
+   */
+  skipOnEmbedded(t: Deno.TestContext, reason: string): boolean;
+  /** Close the clients and drop the database and the login role (PGlite: stop it). */
+  close(): Promise<void>;
+  /** Same as `close`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link openTestDatabase}. */
+export interface OpenTestDatabaseOptions {
+  /** Migrate to the latest revision before returning. @default true */
+  migrate?: boolean;
+}
+
+/**
+ * Open a fresh, empty (or migrated) database for a test.
+ *
+ * @param options Whether to migrate.
+ * @returns The database; close it (or use `await using`).
+ */
+export async function openTestDatabase(
+  options: OpenTestDatabaseOptions = {},
+): Promise<TestDatabase> {
+  const serverDsn = Deno.env.get("PG_DSN");
+  const db = serverDsn ? await openOnServer(serverDsn) : await openEmbedded();
+  if (options.migrate ?? true) {
+    try {
+      await db.migrate();
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+  return db;
+}
+
+/** Whether the suites run on PGlite (`PG_DSN` unset). */
+export function isEmbedded(): boolean {
+  return !Deno.env.get("PG_DSN");
+}
+
+async function openEmbedded(): Promise<TestDatabase> {
+  const pg = await startEmbeddedPostgres();
+  return {
+    embedded: true,
+    dsn: pg.dsn,
+    sql: pg.sql,
+    writerDsn: pg.dsn,
+    writerRole: "postgres",
+    writer: pg.sql,
+    migrate: (options) => migrate(pg.sql, options),
+    skipOnEmbedded(t, reason) {
+      console.log(`SKIPPED on PGlite: ${t.name}: ${reason} (set PG_DSN to run it)`);
+      return true;
+    },
+    close: () => pg.close(),
+    [Symbol.asyncDispose]: () => pg.close(),
+  };
+}
+
+async function openOnServer(serverDsn: string): Promise<TestDatabase> {
+  const name = `plm_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const password = crypto.randomUUID();
+  const admin = connect(serverDsn, { max: 1 });
+  await admin.unsafe(`create role ${name} login password '${password}'`);
+  await admin`create database ${admin(name)}`;
+  const dsn = withDatabase(serverDsn, name);
+  const writerDsn = withDatabase(serverDsn, name, { user: name, password });
+  const sql = connect(dsn, { max: 4 });
+  const writer = connect(writerDsn, { max: 4 });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all([sql.end(), writer.end()]);
+    await admin`drop database if exists ${admin(name)} with (force)`;
+    await admin`drop role if exists ${admin(name)}`;
+    await admin.end();
+  };
+  return {
+    embedded: false,
+    dsn,
+    sql,
+    writerDsn,
+    writerRole: name,
+    writer,
+    async migrate(options) {
+      const steps = await migrate(sql, options);
+      const [role] = await sql`select 1 from pg_roles where rolname = 'plm_kernel_writer'`;
+      if (role) await sql`grant plm_kernel_writer to ${sql(name)}`;
+      return steps;
+    },
+    skipOnEmbedded: () => false,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function withDatabase(
+  dsn: string,
+  database: string,
+  login?: { user: string; password: string },
+): string {
+  const url = new URL(dsn);
+  url.pathname = `/${database}`;
+  if (login) {
+    url.username = login.user;
+    url.password = login.password;
+  }
+  return url.href;
+}
