@@ -55,7 +55,10 @@ export const idempotencyKeySchema = z.strictObject({
 
 const capability = z.string()
   .max(IDENTIFIER_MAX_LENGTH)
-  .regex(CAPABILITY_PATTERN, 'expected a dotted lowercase capability such as "read.parts"')
+  .regex(CAPABILITY_PATTERN, {
+    message: 'expected a dotted lowercase capability such as "read.parts"',
+    abort: true,
+  })
   .refine(isCapability, 'expected a built-in capability or an extension starting with "x."');
 
 const cost = {
