@@ -1,1 +1,332 @@
-export {};
+/**
+ * Pricing: EUR cost of an LLM call from a price table, exact to 10 decimal places. Tables come
+ * from LiteLLM's price map (`model_prices_and_context_window.json`, converted from USD with an
+ * explicit rate) or from static overrides; an unknown model gets no number, never a guess.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { toDecimal } from "./_decimal.ts";
+import {
+  costEur,
+  findPrice,
+  freezeTable,
+  modelPriceFromLiteLlm,
+  readJsonObject,
+  readOverrides,
+  takenAtText,
+} from "./_price_table.ts";
+import { parseContract } from "./_validate.ts";
+import { ValidationError } from "./errors.ts";
+
+/**
+ * Where a cost comes from (the kernel API's `pricing_version`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PricingVersion } from "./pricing.ts";
+ *
+ * assert.equal(PricingVersion.LitellmLive, "litellm-live");
+ * ```
+ */
+export const PricingVersion: {
+  readonly LitellmLive: "litellm-live";
+  readonly OverridesStatic: "overrides-static";
+  readonly Unavailable: "unavailable";
+} = Object.freeze({
+  LitellmLive: "litellm-live",
+  OverridesStatic: "overrides-static",
+  Unavailable: "unavailable",
+});
+
+/** Where a cost comes from: `"litellm-live"`, `"overrides-static"` or `"unavailable"`. */
+export type PricingVersion = typeof PricingVersion[keyof typeof PricingVersion];
+
+/**
+ * Where a cost stands (the kernel API's `cost_status`). `computeCost` gives `"calculated"` or
+ * `"unavailable"`; `"pending"` is for a call recorded before its cost is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CostStatus } from "./pricing.ts";
+ *
+ * assert.equal(CostStatus.Calculated, "calculated");
+ * ```
+ */
+export const CostStatus: {
+  readonly Pending: "pending";
+  readonly Calculated: "calculated";
+  readonly Unavailable: "unavailable";
+} = Object.freeze({ Pending: "pending", Calculated: "calculated", Unavailable: "unavailable" });
+
+/** Where a cost stands: `"pending"`, `"calculated"` or `"unavailable"`. */
+export type CostStatus = typeof CostStatus[keyof typeof CostStatus];
+
+/** What a price table was built from; recorded with the costs computed from it. */
+export interface PricingSnapshot {
+  /** `"litellm-live"` for a LiteLLM price map, `"overrides-static"` for overrides. */
+  readonly pricing_version: "litellm-live" | "overrides-static";
+  /** Where the prices come from (a URL, a file name, `"overrides"`). */
+  readonly source: string;
+  /** EUR per USD used to convert the LiteLLM prices; `null` for overrides (already EUR). */
+  readonly usd_to_eur: number | null;
+  /** When the prices were taken, RFC 3339 in UTC. */
+  readonly taken_at: string;
+}
+
+/** Prices that apply to a whole request once its prompt tokens exceed a threshold. */
+export interface PriceTier {
+  /** The tier applies when `prompt_tokens > above_prompt_tokens`. */
+  readonly above_prompt_tokens: number;
+  /** EUR per prompt token, exact decimal text. */
+  readonly input_eur_per_token: string;
+  /** EUR per completion token, exact decimal text. */
+  readonly output_eur_per_token: string;
+}
+
+/** The prices of one model, in EUR per token as exact decimal text (`"0.0000023"`). */
+export interface ModelPrice {
+  /** LiteLLM's `litellm_provider` (`"openai"`), used for prefixed names; `null` if unknown. */
+  readonly provider: string | null;
+  /** EUR per prompt token up to the first tier. */
+  readonly input_eur_per_token: string;
+  /** EUR per completion token up to the first tier. */
+  readonly output_eur_per_token: string;
+  /** Tiers by ascending threshold. */
+  readonly tiers: readonly PriceTier[];
+}
+
+/** A frozen price table: model name to prices, and where they come from. */
+export interface PriceTable {
+  /** What the table was built from. */
+  readonly snapshot: PricingSnapshot;
+  /** Prices by model name as the source spells it (`"gpt-4o"`, `"azure/gpt-4o"`). */
+  readonly models: Readonly<Record<string, ModelPrice>>;
+}
+
+/** The usage to price (an `EmitLlmCallArgs` fits: other fields are ignored). */
+export interface CostRequest {
+  /** Model name, optionally with one provider prefix (`"openai/gpt-4o"`). */
+  readonly model: string;
+  /** Prompt (input) tokens, an integer >= 0. */
+  readonly prompt_tokens: number;
+  /** Completion (output) tokens, an integer >= 0. */
+  readonly completion_tokens: number;
+}
+
+/** The cost of a call; spreads into `EmitLlmCallArgs`. */
+export interface ComputedCost {
+  /** EUR rounded half up to 10 decimal places; `null` when the model has no price. */
+  readonly cost_eur: number | null;
+  /** `"calculated"`, or `"unavailable"` when the model has no price. */
+  readonly cost_status: "calculated" | "unavailable";
+  /** The table's version, or `"unavailable"` when the model has no price. */
+  readonly pricing_version: PricingVersion;
+}
+
+/** Options of {@link parseLiteLlmPriceMap}. */
+export interface ParseLiteLlmPriceMapOptions {
+  /** EUR per USD, a positive number (required: there is no default rate). */
+  usdToEur: number;
+  /**
+   * When the prices were taken.
+   *
+   * @default {new Date()}
+   */
+  takenAt?: Date;
+  /**
+   * Where the map comes from, recorded in the snapshot.
+   *
+   * @default {"model_prices_and_context_window.json"}
+   */
+  source?: string;
+}
+
+/** Static prices of one model in EUR per token (numbers or decimal text such as `"0.0000023"`). */
+export interface PriceOverride {
+  /** Provider, so that `"<provider>/<model>"` matches too; without it only the exact name does. */
+  provider?: string;
+  /** EUR per prompt token. */
+  input_eur_per_token: number | string;
+  /** EUR per completion token. */
+  output_eur_per_token: number | string;
+  /** Tiers by strictly ascending `above_prompt_tokens`. */
+  tiers?: readonly {
+    above_prompt_tokens: number;
+    input_eur_per_token: number | string;
+    output_eur_per_token: number | string;
+  }[];
+}
+
+/** Options of {@link priceTableFromOverrides}. */
+export interface PriceTableFromOverridesOptions {
+  /**
+   * Where the overrides come from, recorded in the snapshot.
+   *
+   * @default {"overrides"}
+   */
+  source?: string;
+  /**
+   * When the prices were set.
+   *
+   * @default {new Date()}
+   */
+  takenAt?: Date;
+}
+
+const costRequest = z.object({
+  model: z.string().min(1),
+  prompt_tokens: z.int().min(0),
+  completion_tokens: z.int().min(0),
+});
+
+/**
+ * Price LiteLLM's `model_prices_and_context_window.json` in EUR.
+ *
+ * An entry is used when its `input_cost_per_token` and `output_cost_per_token` are
+ * non-negative numbers (or decimal strings); entries without token prices (`sample_spec`,
+ * image, audio, embedding entries without an output price) are left out, and so is an entry
+ * with a malformed price or tier: those models have no price (cost `"unavailable"`), never a
+ * guessed one. Tiers come from `input_cost_per_token_above_<N>k_tokens` (or `_above_<N>_tokens`)
+ * with the matching `output_cost_per_token_above_...`; a tier without an output price keeps
+ * the base output price (as LiteLLM does). Cached-token, audio and reasoning prices are not
+ * used. Each USD price is multiplied exactly by `usdToEur`.
+ *
+ * @param json The parsed map (`await response.json()`) or its JSON text.
+ * @param options The USD→EUR rate (required), when and where the prices were taken.
+ * @returns A frozen table with `pricing_version: "litellm-live"`.
+ * @throws {ValidationError} When `usdToEur` is not a positive number, `takenAt` is not a valid
+ *   date, or `json` is not a JSON object.
+ *
+ * @example Price a call from a LiteLLM map
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computeCost, parseLiteLlmPriceMap } from "./pricing.ts";
+ *
+ * const table = parseLiteLlmPriceMap(
+ *   { "gpt-4o": { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, litellm_provider: "openai" } },
+ *   { usdToEur: 0.92 },
+ * );
+ * assert.deepEqual(computeCost({ model: "openai/gpt-4o", prompt_tokens: 1000, completion_tokens: 100 }, table), {
+ *   cost_eur: 0.00322,
+ *   cost_status: "calculated",
+ *   pricing_version: "litellm-live",
+ * });
+ * ```
+ */
+export function parseLiteLlmPriceMap(
+  json: unknown,
+  options: ParseLiteLlmPriceMapOptions,
+): PriceTable {
+  const contract = "ParseLiteLlmPriceMapOptions";
+  const rate = typeof options.usdToEur === "number" && options.usdToEur > 0
+    ? toDecimal(options.usdToEur)
+    : undefined;
+  if (rate === undefined) {
+    throw new ValidationError(contract, [{
+      path: "usdToEur",
+      message: "expected a positive number (EUR per USD)",
+    }]);
+  }
+  const map = readJsonObject(json);
+  const models: [string, ModelPrice][] = [];
+  for (const [name, entry] of Object.entries(map)) {
+    const price = name === "sample_spec" ? undefined : modelPriceFromLiteLlm(entry, rate);
+    if (price !== undefined) models.push([name, price]);
+  }
+  return freezeTable(models, {
+    pricing_version: "litellm-live",
+    source: options.source ?? "model_prices_and_context_window.json",
+    usd_to_eur: options.usdToEur,
+    taken_at: takenAtText(options.takenAt, contract),
+  });
+}
+
+/**
+ * Build a table from static EUR prices (`pricing_version: "overrides-static"`), for models
+ * LiteLLM does not list or negotiated prices. Prices are numbers or decimal text; decimal text
+ * is taken exactly as written.
+ *
+ * @param overrides Prices by model name.
+ * @param options Where the overrides come from and when they were set.
+ * @returns A frozen table.
+ * @throws {ValidationError} When a price is not a non-negative decimal, a key is unknown or
+ *   tier thresholds are not strictly ascending positive integers; `issues` name the path
+ *   (`"my-model.tiers.0.above_prompt_tokens"`).
+ *
+ * @example Negotiated prices
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computeCost, priceTableFromOverrides } from "./pricing.ts";
+ *
+ * const table = priceTableFromOverrides({
+ *   "acme-llm": { input_eur_per_token: "0.000001", output_eur_per_token: "0.000003" },
+ * });
+ * const cost = computeCost({ model: "acme-llm", prompt_tokens: 1500, completion_tokens: 500 }, table);
+ * assert.equal(cost.cost_eur, 0.003);
+ * assert.equal(cost.pricing_version, "overrides-static");
+ * ```
+ */
+export function priceTableFromOverrides(
+  overrides: Readonly<Record<string, PriceOverride>>,
+  options: PriceTableFromOverridesOptions = {},
+): PriceTable {
+  return freezeTable(readOverrides(overrides), {
+    pricing_version: "overrides-static",
+    source: options.source ?? "overrides",
+    usd_to_eur: null,
+    taken_at: takenAtText(options.takenAt, "PriceTableFromOverridesOptions"),
+  });
+}
+
+/**
+ * The EUR cost of one call. The model is looked up by its exact name; failing that, a name
+ * with a provider prefix (`"openai/gpt-4o"`) matches the entry without it (`"gpt-4o"`) only if
+ * that entry's provider is the prefix: one prefix is stripped, never a match across providers.
+ * When `prompt_tokens` exceeds a tier's threshold (128,000 is still the base price; 128,001 is
+ * the tier), all tokens of the call are priced at that tier. The cost is computed exactly and
+ * rounded half up to 10 decimal places; `cost_eur` is the nearest double, and `String(cost_eur)`
+ * is that exact decimal for every cost below 100,000 EUR (15 significant digits).
+ *
+ * @param request The model and token counts (an `EmitLlmCallArgs` fits).
+ * @param table The price table.
+ * @returns `calculated` with the cost, or `unavailable` with `cost_eur: null` for a model
+ *   without a price (never 0).
+ * @throws {ValidationError} When a token count is not an integer >= 0 or the model is empty;
+ *   also when a hand-built table holds a price that is not decimal text.
+ *
+ * @example Unknown models get no number
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computeCost, priceTableFromOverrides } from "./pricing.ts";
+ *
+ * const table = priceTableFromOverrides({});
+ * assert.deepEqual(computeCost({ model: "mystery", prompt_tokens: 10, completion_tokens: 0 }, table), {
+ *   cost_eur: null,
+ *   cost_status: "unavailable",
+ *   pricing_version: "unavailable",
+ * });
+ * ```
+ */
+export function computeCost(request: CostRequest, table: PriceTable): ComputedCost {
+  const { model, prompt_tokens, completion_tokens } = parseContract(
+    costRequest,
+    "CostRequest",
+    request,
+  );
+  const found = findPrice(model, table.models);
+  if (found === undefined) {
+    return Object.freeze({
+      cost_eur: null,
+      cost_status: "unavailable",
+      pricing_version: "unavailable",
+    });
+  }
+  return Object.freeze({
+    cost_eur: costEur(found, prompt_tokens, completion_tokens),
+    cost_status: "calculated",
+    pricing_version: table.snapshot.pricing_version,
+  });
+}
