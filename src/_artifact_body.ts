@@ -10,9 +10,9 @@ import { parseContract } from "./_validate.ts";
 import type { PutArtifactOptions } from "./artifact_store.ts";
 import { ValidationError } from "./errors.ts";
 
-/** RFC 9110 media type: `type/subtype`, optionally followed by parameters. */
-// deno-lint-ignore no-control-regex
+/** RFC 9110 media type: `type/subtype`, then optional parameters without control characters. */
 const MEDIA_TYPE =
+  // deno-lint-ignore no-control-regex
   /^[-!#$%&'*+.^_`|~0-9A-Za-z]+\/[-!#$%&'*+.^_`|~0-9A-Za-z]+([ \t]*;[^\0-\x1f\x7f]*)?$/;
 
 const PutArguments = z.object({
