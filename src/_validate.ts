@@ -24,10 +24,14 @@ export function parseContract<S extends z.ZodType>(
   if (result.success) return result.data;
   throw new ValidationError(
     contract,
-    result.error.issues.map((issue) => ({
-      path: issue.path.map(String).join("."),
-      message: issue.message,
-    })),
+    result.error.issues.flatMap((issue) =>
+      issue.code === "unrecognized_keys"
+        ? issue.keys.map((key) => ({
+          path: [...issue.path, key].map(String).join("."),
+          message: "unknown field: remove it or check its spelling",
+        }))
+        : [{ path: issue.path.map(String).join("."), message: issue.message }]
+    ),
     { cause: result.error },
   );
 }

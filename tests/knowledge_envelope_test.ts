@@ -88,15 +88,19 @@ Deno.test("KnowledgeEnvelopeV1 is the same schema as the parse helper", () => {
   assert.equal(KnowledgeEnvelopeV1Schema.safeParse({ ...ENVELOPE, extra: 1 }).success, false);
 });
 
-Deno.test("parseKnowledgeEnvelopeV1() refuses unknown keys at every level", () => {
-  assert.deepEqual(issuesOf({ ...ENVELOPE, score: 1 }), [': Unrecognized key: "score"']);
-  assert.deepEqual(issuesOf(withItem({ txt: "typo" })), ['items.0: Unrecognized key: "txt"']);
+Deno.test("parseKnowledgeEnvelopeV1() refuses unknown keys at every level, naming their path", () => {
+  assert.deepEqual(issuesOf({ ...ENVELOPE, score: 1 }), [
+    "score: unknown field: remove it or check its spelling",
+  ]);
+  assert.deepEqual(issuesOf(withItem({ txt: "typo" })), [
+    "items.0.txt: unknown field: remove it or check its spelling",
+  ]);
   assert.deepEqual(issuesOf(withItem({ source: { ...TEXT_ITEM.source, etag: "x" } })), [
-    'items.0.source: Unrecognized key: "etag"',
+    "items.0.source.etag: unknown field: remove it or check its spelling",
   ]);
   assert.deepEqual(
     issuesOf({ ...ENVELOPE, producer: { ...ENVELOPE.producer, host: "h" } }),
-    ['producer: Unrecognized key: "host"'],
+    ["producer.host: unknown field: remove it or check its spelling"],
   );
 });
 
