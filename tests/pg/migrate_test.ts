@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { connect, startEmbeddedPostgres, tenantScoped } from "../../src/db.ts";
+import { MigrationError, ValidationError } from "../../src/errors.ts";
+import { migrate, migrationStatus } from "../../src/migrate.ts";
+import { isEmbedded, openTestDatabase } from "../_pg.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
+
+Deno.test("migrate() applies one revision per transaction and reports each", async (t) => {
+  await using db = await openTestDatabase({ migrate: false });
+  const seen: string[] = [];
+  const steps = await migrate(db.sql, { onStep: (step) => seen.push(step.revision) });
+
+  await t.step("every revision, in order, once", async () => {
+    assert.equal(steps.length, 12);
+    assert.ok(steps.every((step) => step.direction === "up"));
+    assert.deepEqual(seen, steps.map((step) => step.revision));
+    assert.deepEqual(seen, [...seen].sort());
+    assert.equal(seen[0], "0001_tenants_runs");
+    assert.deepEqual(await migrationStatus(db.sql), { applied: seen, pending: [] });
+  });
+
+  await t.step("a second run has nothing to do", async () => {
+    assert.deepEqual(await migrate(db.sql), []);
+  });
+
+  await t.step("moves to a target revision in both directions", async () => {
+    const down = await migrate(db.sql, { to: 3 });
+    assert.deepEqual(down.map((s) => s.revision), seen.slice(3).reverse());
+    assert.ok(down.every((step) => step.direction === "down"));
+    assert.deepEqual((await migrationStatus(db.sql)).applied, seen.slice(0, 3));
+    const up = await migrate(db.sql, { to: 8 });
+    assert.deepEqual(up.map((s) => s.revision), seen.slice(3, 8));
+  });
+
+  await t.step("refuses a target that is not a revision number", async () => {
+    for (const to of [-1, 13, 2.5, Number.NaN]) {
+      await assert.rejects(migrate(db.sql, { to }), ValidationError, `to: ${to}`);
+    }
+    assert.equal((await migrationStatus(db.sql)).applied.length, 8);
+  });
+});
+
+Deno.test("migrate() rolls a failing revision back whole and keeps the earlier ones", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  // 0002 creates its table, then an index whose name is already taken: the second statement fails.
+  await db.sql`create table blocker (x integer)`;
+  await db.sql`create index telemetry_events_tenant_trace_created_idx on blocker (x)`;
+
+  const error = await migrate(db.sql).then(() => undefined, (e) => e);
+  assert.ok(error instanceof MigrationError);
+  assert.equal(error.code, "MIGRATION_FAILED");
+  assert.equal(error.revision, "0002_telemetry_events");
+  assert.equal((error.cause as { code?: string }).code, "42P07");
+  assert.match((error.cause as { query: string }).query, /create index telemetry_events_tenant/);
+  assert.deepEqual((await migrationStatus(db.sql)).applied, ["0001_tenants_runs"]);
+  const [{ table }] = await db.sql`select to_regclass('telemetry_events') as table`;
+  assert.equal(table, null, "the failed revision left its first table behind");
+
+  await db.sql`drop table blocker`;
+  assert.equal((await migrate(db.sql)).length, 11);
+});
+
+Deno.test("migrate() run concurrently applies each revision exactly once", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  // On a server each call opens its own connection; PGlite has one, so the calls share it.
+  const target = db.embedded ? db.sql : db.dsn;
+  const revisions = async () =>
+    (await db.sql<{ name: string }[]>`select name from migrations order by id`).map((r) => r.name);
+
+  const ups = await Promise.all([1, 2, 3, 4].map(() => migrate(target)));
+  assert.equal(ups.flat().length, 12, "revisions applied in total");
+  assert.equal(new Set(ups.flat().map((s) => s.revision)).size, 12);
+  assert.equal((await revisions()).length, 12);
+
+  const downs = await Promise.all([1, 2, 3].map(() => migrate(target, { to: 0 })));
+  assert.equal(downs.flat().length, 12, "revisions reverted in total");
+  assert.deepEqual(await revisions(), []);
+});
+
+Deno.test("migrate() waits for the advisory lock another migration holds", async (t) => {
+  await using db = await openTestDatabase({ migrate: false });
+  if (db.skipOnEmbedded(t, "PGlite shares one session, so the lock cannot be held elsewhere")) {
+    return;
+  }
+  const holder = await db.sql.reserve();
+  await holder.unsafe(LOCK);
+  let done = false;
+  const running = migrate(db.dsn).then((steps) => (done = true, steps));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const [{ table }] = await db.sql`select to_regclass('tenants') as table`;
+  assert.equal(done, false);
+  assert.equal(table, null, "a revision ran while the lock was held");
+  await holder.unsafe("select pg_advisory_unlock_all()");
+  holder.release();
+  assert.equal((await running).length, 12);
+});
+
+Deno.test("migrate() down keeps the roles another database still uses", async (t) => {
+  await using db = await openTestDatabase();
+  if (db.embedded) {
+    // One database and no member roles: down to zero drops both roles.
+    await db.migrate({ to: 0 });
+    const roles = await db.sql`select rolname from pg_roles where rolname like 'plm\\_%'`;
+    assert.deepEqual([...roles], []);
+    return void db.skipOnEmbedded(t, "a second database on the same cluster");
+  }
+  await using other = await openTestDatabase();
+  const tenant = crypto.randomUUID();
+  await other.sql`insert into tenants (id, name) values (${tenant}, 't')`;
+  assert.equal((await db.migrate({ to: 0 })).length, 12);
+  const roles = await db.sql`
+    select rolname, rolbypassrls from pg_roles
+    where rolname in ('plm_kernel_writer', 'plm_migrator') order by rolname`;
+  assert.deepEqual(roles.map((r) => [r.rolname, r.rolbypassrls]), [
+    ["plm_kernel_writer", false],
+    ["plm_migrator", true],
+  ]);
+  const rows = await tenantScoped(other.writer, tenant, (tx) => tx`select id from tenants`);
+  assert.deepEqual(rows.map((r) => r.id), [tenant]);
+  assert.equal((await db.migrate()).length, 12);
+});
+
+Deno.test("deno task migrate: up, status, down, exit codes and messages", async (t) => {
+  // A database this process holds no connection to while the CLI runs (PGlite takes one).
+  await using pg = isEmbedded()
+    ? await startEmbeddedPostgres()
+    : await openTestDatabase({ migrate: false });
+  const run = async (...args: string[]) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "src/migrate.ts", ...args],
+      cwd: ROOT,
+      env: { PG_DSN: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder();
+    return {
+      code: output.code,
+      lines: text.decode(output.stdout).trim().split("\n"),
+      stderr: text.decode(output.stderr),
+    };
+  };
+
+  await t.step("up --to prints a line per revision applied", async () => {
+    const result = await run("up", "--to", "3", "--dsn", pg.dsn);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.lines, [
+      "applied  0001_tenants_runs",
+      "applied  0002_telemetry_events",
+      "applied  0003_llm_calls",
+    ]);
+  });
+
+  await t.step("status lists applied and pending revisions", async () => {
+    const result = await run("status", "--dsn", pg.dsn);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.lines.filter((l) => l.startsWith("applied ")).length, 3);
+    assert.equal(result.lines.filter((l) => l.startsWith("pending ")).length, 9);
+  });
+
+  await t.step("up applies the rest, down reverts one, down --to 0 the others", async () => {
+    assert.equal((await run("up", "--dsn", pg.dsn)).lines.length, 9);
+    const one = await run("down", "--dsn", pg.dsn);
+    assert.deepEqual(one.lines, ["reverted 0012_migrator_privileges"]);
+    const rest = await run("down", "--to", "0", "--dsn", pg.dsn);
+    assert.equal(rest.lines.length, 11);
+    assert.equal(rest.lines.at(-1), "reverted 0001_tenants_runs");
+    assert.deepEqual((await run("down", "--dsn", pg.dsn)).lines, ["nothing to revert"]);
+  });
+
+  await t.step("a target in the wrong direction exits 1", async () => {
+    const result = await run("down", "--to", "5", "--dsn", pg.dsn);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /would move the other way/);
+  });
+
+  await t.step("a failing revision exits 1 naming the revision and the statement", async () => {
+    await exec(
+      pg.dsn,
+      "create table blocker (x integer)",
+      "create index telemetry_events_tenant_trace_created_idx on blocker (x)",
+    );
+    const result = await run("up", "--dsn", pg.dsn);
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.lines, ["applied  0001_tenants_runs"]);
+    assert.match(result.stderr, /Migration "0002_telemetry_events" failed and was rolled back/);
+    assert.match(result.stderr, /statement: create index telemetry_events_tenant_trace_created/);
+  });
+
+  await t.step("no DSN exits 1 with the usage", async () => {
+    const result = await run("up");
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Usage: deno task migrate up\|down\|status/);
+  });
+});
+
+/** Run statements on a connection of their own, closed afterwards (PGlite takes one at a time). */
+async function exec(dsn: string, ...statements: string[]): Promise<void> {
+  const sql = connect(dsn, { max: 1 });
+  try {
+    for (const statement of statements) await sql.unsafe(statement);
+  } finally {
+    await sql.end();
+  }
+}
