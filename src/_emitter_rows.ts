@@ -1,0 +1,223 @@
+/**
+ * Internal: what the PostgreSQL emitter writes, without the driver. Turns validated kernel
+ * arguments into table rows (column names and SQL types of each event table), validates a
+ * batch as a whole, and classifies driver errors by their fields (`code`, `constraint_name`),
+ * never by message text.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  connectorCallArgsSchema,
+  governanceArgsSchema,
+  llmCallArgsSchema,
+  telemetryArgsSchema,
+} from "./_kernel_schemas.ts";
+import { parseContract } from "./_validate.ts";
+import { ValidationError, type ValidationIssue } from "./errors.ts";
+import { idempotencyKeyToString } from "./idempotency.ts";
+import type { EventTable } from "./kernel_api.ts";
+
+/** The four kinds of kernel events, one per `KernelEmitter` method. */
+export type EventKind = "telemetry" | "governance" | "llm_call" | "connector_call";
+
+/** One row to write: its table, its `idempotency_key` string and its column values. */
+export interface EventRow {
+  readonly table: EventTable;
+  readonly key: string;
+  /** The pricing snapshot the row refers to (`model` is the connector id for connectors). */
+  readonly pricing?: { readonly model: string; readonly pricingVersion: string };
+  /** Column name → value; the emitter adds `pricing_snapshot_id` to priced rows. */
+  readonly columns: Record<string, unknown>;
+}
+
+/** Columns the emitter writes per table (besides `tenant_id`), in order, with SQL types. */
+export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly (readonly [string, string])[]>> = {
+  telemetry_events: [
+    ...keyColumns(),
+    ["event_kind", "text"],
+    ["capability", "text"],
+    ["payload", "jsonb"],
+  ],
+  llm_calls: [
+    ...keyColumns(),
+    ["model", "text"],
+    ["prompt_tokens", "int4"],
+    ["completion_tokens", "int4"],
+    ...costColumns(),
+  ],
+  connector_calls: [
+    ...keyColumns(),
+    ["connector_id", "text"],
+    ["capability", "text"],
+    ["envelope", "jsonb"],
+    ...costColumns(),
+  ],
+};
+
+const KINDS = {
+  telemetry: { schema: telemetryArgsSchema, contract: "EmitTelemetryArgs" },
+  governance: { schema: governanceArgsSchema, contract: "EmitGovernanceArgs" },
+  llm_call: { schema: llmCallArgsSchema, contract: "EmitLlmCallArgs" },
+  connector_call: { schema: connectorCallArgsSchema, contract: "EmitConnectorCallArgs" },
+} as const;
+
+const BatchEventSchema = z.strictObject({
+  kind: z.enum(Object.keys(KINDS) as EventKind[]),
+  args: z.unknown(),
+});
+
+/** postgres.js and Node socket codes of a connection that failed or broke. */
+const CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * SQLSTATEs of an unreachable server: class 08 (connection exception), 57P01-57P03 (admin or
+ * crash shutdown, cannot connect now), 53300 (too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300)$/;
+
+/**
+ * Validate one event and turn it into its row.
+ *
+ * @param kind Which method was called.
+ * @param args The untrusted arguments.
+ * @param tenantId The emitter's tenant (lowercase).
+ * @returns The row to write.
+ * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
+ */
+export function toEventRow(kind: EventKind, args: unknown, tenantId: string): EventRow {
+  const { schema, contract } = KINDS[kind];
+  const parsed = parseContract(schema, contract, args);
+  const key = parsed.idempotency_key;
+  if (key.tenant_id !== tenantId) {
+    throw new ValidationError(contract, [
+      { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
+    ]);
+  }
+  const common = {
+    trace_id: key.trace_id,
+    span_id: key.span_id,
+    event_type: key.event_type,
+    idempotency_key: idempotencyKeyToString(key),
+    content_hash: key.content_hash,
+  };
+  if ("payload" in parsed) {
+    const capability = "capability" in parsed ? parsed.capability : null;
+    return {
+      table: "telemetry_events",
+      key: common.idempotency_key,
+      columns: { ...common, event_kind: kind, capability, payload: parsed.payload },
+    };
+  }
+  const { pricing_version, cost_status } = parsed;
+  const cost = { pricing_version, cost_eur: parsed.cost_eur ?? null, cost_status };
+  const priced = (model: string) =>
+    pricing_version === "unavailable"
+      ? {}
+      : { pricing: { model, pricingVersion: pricing_version } };
+  if ("model" in parsed) {
+    const { model, prompt_tokens, completion_tokens } = parsed;
+    return {
+      table: "llm_calls",
+      key: common.idempotency_key,
+      ...priced(model),
+      columns: { ...common, model, prompt_tokens, completion_tokens, ...cost },
+    };
+  }
+  const { connector_id, capability, envelope } = parsed;
+  return {
+    table: "connector_calls",
+    key: common.idempotency_key,
+    ...priced(connector_id),
+    columns: { ...common, connector_id, capability, envelope, ...cost },
+  };
+}
+
+/**
+ * Validate a whole batch before anything is written: every problem of every event is reported
+ * in one `ValidationError` (contract `"KernelEvent[]"`, paths such as `"3.args.span_id"`).
+ *
+ * @param events The untrusted batch: `{ kind, args }` objects.
+ * @param tenantId The emitter's tenant (lowercase).
+ * @returns One row per event, in order.
+ * @throws {ValidationError} When any event is invalid; no row is returned then.
+ */
+export function toEventRows(events: unknown, tenantId: string): EventRow[] {
+  if (!Array.isArray(events)) {
+    throw new ValidationError("KernelEvent[]", [{ path: "", message: "expected an array" }]);
+  }
+  const rows: EventRow[] = [];
+  const issues: ValidationIssue[] = [];
+  events.forEach((event: unknown, index) => {
+    try {
+      const { kind, args } = parseContract(BatchEventSchema, "KernelEvent", event);
+      rows.push(toEventRow(kind, args, tenantId));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const prefix = error.contract === "KernelEvent" ? `${index}` : `${index}.args`;
+      for (const issue of error.issues) {
+        const path = issue.path === "" ? prefix : `${prefix}.${issue.path}`;
+        issues.push({ path, message: issue.message });
+      }
+    }
+  });
+  if (issues.length > 0) throw new ValidationError("KernelEvent[]", issues);
+  return rows;
+}
+
+/**
+ * Whether a driver error means the database is unreachable or the connection broke.
+ *
+ * @param error What the driver threw.
+ * @returns `true` for connection failures (the statement did not commit).
+ */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" &&
+    (CONNECTION_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code));
+}
+
+/**
+ * Whether a driver error is a unique violation of `uq_<table>_logical` (a conflict).
+ *
+ * @param error What the driver threw.
+ * @param table The table written to.
+ * @returns `true` when the same identity exists with another key.
+ */
+export function isLogicalConflict(error: unknown, table: EventTable): boolean {
+  const fields = error as { code?: unknown; constraint_name?: unknown } | null;
+  return fields?.code === "23505" && fields.constraint_name === `uq_${table}_logical`;
+}
+
+function keyColumns(): (readonly [string, string])[] {
+  return [
+    ["trace_id", "text"],
+    ["span_id", "text"],
+    ["event_type", "text"],
+    ["idempotency_key", "text"],
+    ["content_hash", "text"],
+  ];
+}
+
+function costColumns(): (readonly [string, string])[] {
+  return [
+    ["pricing_version", "text"],
+    ["cost_eur", "numeric"],
+    ["cost_status", "text"],
+    ["pricing_snapshot_id", "int8"],
+  ];
+}
