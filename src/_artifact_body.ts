@@ -1,6 +1,7 @@
 /**
- * Internal: what every artifact backend does with a `put` body and its options: check them,
- * hash the bytes while they stream through, tell the body's own failures from the store's.
+ * Internal: what every artifact backend shares: checking a `put`'s body and options, hashing
+ * the bytes while they stream through, telling the body's own failures from the store's, and
+ * the small reads (`getBytes`, `exists`) built on `get` and `head`.
  *
  * @module
  */
@@ -8,7 +9,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseContract } from "./_validate.ts";
 import type { PutArtifactOptions } from "./artifact_store.ts";
-import { ValidationError } from "./errors.ts";
+import { ArtifactNotFound, ValidationError } from "./errors.ts";
 
 /** RFC 9110 media type: `type/subtype`, then optional parameters without control characters. */
 const MEDIA_TYPE =
@@ -59,6 +60,23 @@ export function checkPutArguments(
  */
 export function digestBytes(bytes: Uint8Array): BodyDigest {
   return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.byteLength };
+}
+
+/**
+ * `exists` from `head`: whether the lookup found the artifact.
+ *
+ * @param lookup A pending `head(key)`.
+ * @returns `true` when it resolved, `false` when it threw `ArtifactNotFound`.
+ * @throws {Error} Any other error of the lookup.
+ */
+export async function foundBy(lookup: Promise<unknown>): Promise<boolean> {
+  try {
+    await lookup;
+    return true;
+  } catch (error) {
+    if (error instanceof ArtifactNotFound) return false;
+    throw error;
+  }
 }
 
 /**

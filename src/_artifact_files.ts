@@ -5,11 +5,13 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { open, readFile, unlink } from "node:fs/promises";
+import { Buffer } from "node:buffer";
+import { open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import process from "node:process";
 import { z } from "zod";
-import { RESERVED_SEGMENT_PREFIX } from "./_artifact_keys.ts";
+import { isArtifactKey, RESERVED_SEGMENT_PREFIX } from "./_artifact_keys.ts";
+import type { ArtifactListEntry } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "./errors.ts";
 
 /** What the sidecar beside each artifact file records. */
@@ -152,4 +154,50 @@ export function fileStoreError(operation: string, key: string, error: unknown): 
     return new ArtifactNotFound(key, { cause: error });
   }
   return new ArtifactStoreUnavailable(operation, error);
+}
+
+/**
+ * Every artifact file under `root` whose key starts with `prefix`, in UTF-8 byte order of the
+ * keys. Symlinks are never followed; names that are not valid keys (the store's own files
+ * included) are skipped.
+ *
+ * @param root The real root.
+ * @param prefix The checked prefix.
+ * @returns The entries, sorted.
+ */
+export async function listFiles(root: string, prefix: string): Promise<ArtifactListEntry[]> {
+  const entries: ArtifactListEntry[] = [];
+  await collect(root, "", prefix, entries);
+  // A directory walk is not byte order ("a/b" comes after "a-c"): sort the whole list.
+  return entries.map((entry) => ({ entry, bytes: Buffer.from(entry.key) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ entry }) => entry);
+}
+
+/** Walk `dir` (never through symlinks), adding the files whose key starts with `prefix`. */
+async function collect(
+  dir: string,
+  keyPrefix: string,
+  prefix: string,
+  out: ArtifactListEntry[],
+): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error) => {
+    if (errorCode(error) === "ENOENT") return []; // removed while listing
+    throw error;
+  });
+  for (const entry of entries) {
+    const key = keyPrefix + entry.name;
+    if (!isArtifactKey(key)) continue;
+    if (entry.isDirectory()) {
+      if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) {
+        await collect(join(dir, entry.name), `${key}/`, prefix, out);
+      }
+    } else if (entry.isFile() && key.startsWith(prefix)) {
+      const stats = await stat(join(dir, entry.name)).catch((error) => {
+        if (errorCode(error) === "ENOENT") return undefined; // deleted while listing
+        throw error;
+      });
+      if (stats) out.push({ key, size: stats.size, lastModified: stats.mtime });
+    }
+  }
 }

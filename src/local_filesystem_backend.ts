@@ -4,17 +4,17 @@
  *
  * @module
  */
-import { lstat, mkdir, open, readdir, realpath, rename, stat } from "node:fs/promises";
-import { Buffer } from "node:buffer";
+import { lstat, mkdir, open, realpath, rename, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { checkPutArguments, DigestingStream, readAll } from "./_artifact_body.ts";
+import { checkPutArguments, DigestingStream, foundBy, readAll } from "./_artifact_body.ts";
 import {
   errorCode,
   fileStoreError,
   isInside,
+  listFiles,
   readSidecar,
   removeIfPresent,
   type SidecarData,
@@ -23,7 +23,7 @@ import {
   tempPath,
   writeSyncedFile,
 } from "./_artifact_files.ts";
-import { checkArtifactKey, checkArtifactPrefix, isArtifactKey } from "./_artifact_keys.ts";
+import { checkArtifactKey, checkArtifactPrefix } from "./_artifact_keys.ts";
 import type {
   ArtifactContent,
   ArtifactInfo,
@@ -166,13 +166,7 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
 
   /** {@inheritDoc ArtifactStorageBackend.exists} */
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (error) {
-      if (error instanceof ArtifactNotFound) return false;
-      throw error;
-    }
+    return await foundBy(this.head(key));
   }
 
   /** {@inheritDoc ArtifactStorageBackend.delete} */
@@ -194,15 +188,13 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
   /** {@inheritDoc ArtifactStorageBackend.list} */
   async *list(prefix = ""): AsyncIterable<ArtifactListEntry> {
     checkArtifactPrefix(prefix);
-    const entries: ArtifactListEntry[] = [];
+    let entries: ArtifactListEntry[];
     try {
-      await collect(await this.#realRoot("list"), "", prefix, entries);
+      entries = await listFiles(await this.#realRoot("list"), prefix);
     } catch (error) {
       throw fileStoreError("list", prefix, error);
     }
-    const sorted = entries.map((entry) => ({ entry, bytes: Buffer.from(entry.key) }))
-      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-    for (const { entry } of sorted) yield entry;
+    yield* entries;
   }
 
   async #realRoot(operation: string): Promise<string> {
@@ -263,32 +255,4 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
 
 function lastSegment(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
-}
-
-/** Walk `dir` (never through symlinks), adding every artifact file whose key starts with `prefix`. */
-async function collect(
-  dir: string,
-  keyPrefix: string,
-  prefix: string,
-  out: ArtifactListEntry[],
-): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error) => {
-    if (errorCode(error) === "ENOENT") return []; // removed while listing
-    throw error;
-  });
-  for (const entry of entries) {
-    const key = keyPrefix + entry.name;
-    if (!isArtifactKey(key)) continue;
-    if (entry.isDirectory()) {
-      if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) {
-        await collect(join(dir, entry.name), `${key}/`, prefix, out);
-      }
-    } else if (entry.isFile() && key.startsWith(prefix)) {
-      const stats = await stat(join(dir, entry.name)).catch((error) => {
-        if (errorCode(error) === "ENOENT") return undefined; // deleted while listing
-        throw error;
-      });
-      if (stats) out.push({ key, size: stats.size, lastModified: stats.mtime });
-    }
-  }
 }

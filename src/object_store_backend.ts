@@ -5,17 +5,23 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import process from "node:process";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   paginateListObjectsV2,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { checkPutArguments, digestBytes, DigestingStream, readAll } from "./_artifact_body.ts";
+import {
+  checkPutArguments,
+  digestBytes,
+  DigestingStream,
+  foundBy,
+  readAll,
+} from "./_artifact_body.ts";
+import { connect, objectInfo, s3StoreError, STAGING_PREFIX } from "./_artifact_s3.ts";
 import { checkArtifactKey, checkArtifactPrefix, isArtifactKey } from "./_artifact_keys.ts";
 import type {
   ArtifactContent,
@@ -26,9 +32,6 @@ import type {
   StoredArtifact,
 } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable } from "./errors.ts";
-
-/** Where streamed bodies wait, hashed, until they are copied to their key with their SHA-256. */
-const STAGING_PREFIX = ".plm-staging/";
 
 /** Which bucket of which S3-protocol store, with which credentials. */
 export interface ObjectStoreBackendOptions {
@@ -107,27 +110,7 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
    * @throws {TypeError} When no bucket is given, or only one half of the credentials.
    */
   constructor(options: ObjectStoreBackendOptions = {}) {
-    const bucket = options.bucket ?? process.env.S3_BUCKET;
-    if (!bucket) {
-      throw new TypeError('ObjectStoreBackend needs a bucket: pass { bucket } or set "S3_BUCKET"');
-    }
-    const endpoint = options.endpoint ?? process.env.S3_ENDPOINT_URL;
-    const accessKeyId = options.accessKeyId ?? process.env.S3_ACCESS_KEY;
-    const secretAccessKey = options.secretAccessKey ?? process.env.S3_SECRET_KEY;
-    if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
-      throw new TypeError(
-        'ObjectStoreBackend needs both credentials: set accessKeyId and secretAccessKey (or "S3_ACCESS_KEY" and "S3_SECRET_KEY"), or neither',
-      );
-    }
-    this.bucket = bucket;
-    this.#client = new S3Client({
-      endpoint,
-      region: options.region ?? process.env.S3_REGION ?? "us-east-1",
-      forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-      // Stream bodies have no known length: no checksum header can be computed up front.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-    });
+    [this.bucket, this.#client] = connect(options);
   }
 
   /** {@inheritDoc ArtifactStorageBackend.put} */
@@ -147,7 +130,7 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
       try {
         await this.#upload(key, body, contentType, metadata(digest.sha256));
       } catch (error) {
-        throw storeError("put", key, error);
+        throw s3StoreError("put", key, error);
       }
       return { key, uri: this.#uri(key), ...digest };
     }
@@ -170,7 +153,7 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
     } catch (error) {
       if (digesting.failure) throw digesting.failure.error;
       await digesting.cancel(error);
-      throw storeError("put", key, error);
+      throw s3StoreError("put", key, error);
     } finally {
       // Best effort: a staging object left by a crash is hidden; a lifecycle rule expires it.
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: staging }))
@@ -187,13 +170,13 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
       );
       const body = output.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
       try {
-        return { ...this.#info(key, output), body };
+        return { ...objectInfo(key, this.#uri(key), output), body };
       } catch (error) {
         await body.cancel();
         throw error;
       }
     } catch (error) {
-      throw storeError("get", key, error);
+      throw s3StoreError("get", key, error);
     }
   }
 
@@ -209,21 +192,15 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
       const output = await this.#client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: key }),
       );
-      return this.#info(key, output);
+      return objectInfo(key, this.#uri(key), output);
     } catch (error) {
-      throw storeError("head", key, error);
+      throw s3StoreError("head", key, error);
     }
   }
 
   /** {@inheritDoc ArtifactStorageBackend.exists} */
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (error) {
-      if (error instanceof ArtifactNotFound) return false;
-      throw error;
-    }
+    return await foundBy(this.head(key));
   }
 
   /** {@inheritDoc ArtifactStorageBackend.delete} */
@@ -232,7 +209,7 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
     try {
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      const mapped = storeError("delete", key, error);
+      const mapped = s3StoreError("delete", key, error);
       if (!(mapped instanceof ArtifactNotFound)) throw mapped;
     }
   }
@@ -272,51 +249,11 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
     contentType: string,
     metadata: Record<string, string>,
   ): Promise<void> {
-    const params = {
-      Bucket: this.bucket,
-      Key: key,
-      Body: body,
-      ContentType: contentType,
-      Metadata: metadata,
-    };
-    await new Upload({ client: this.#client, params }).done();
-  }
-
-  #info(key: string, output: ObjectHead): ArtifactInfo {
-    const sha256 = output.Metadata?.sha256;
-    // An object without the store's metadata was not written by a backend: not an artifact.
-    if (!sha256) throw new ArtifactNotFound(key);
-    const retention = output.Metadata?.["retention-until"];
-    return {
-      key,
-      uri: this.#uri(key),
-      sha256,
-      size: output.ContentLength ?? 0,
-      contentType: output.ContentType ?? "application/octet-stream",
-      ...(retention && { retentionUntil: new Date(retention) }),
-      lastModified: output.LastModified ?? new Date(0),
-    };
+    const params = { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType };
+    await new Upload({ client: this.#client, params: { ...params, Metadata: metadata } }).done();
   }
 
   #uri(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }
-}
-
-/** The fields `HeadObject` and `GetObject` share. */
-interface ObjectHead {
-  Metadata?: Record<string, string>;
-  ContentLength?: number;
-  ContentType?: string;
-  LastModified?: Date;
-}
-
-function storeError(operation: string, key: string, error: unknown): Error {
-  if (error instanceof ArtifactNotFound) return error;
-  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  // HeadObject answers a missing key with a bare 404 ("NotFound"); a missing bucket is not that.
-  if (name === "NoSuchKey" || ($metadata?.httpStatusCode === 404 && name !== "NoSuchBucket")) {
-    return new ArtifactNotFound(key, { cause: error });
-  }
-  return new ArtifactStoreUnavailable(operation, error);
 }

@@ -249,7 +249,7 @@ export async function artifactSuite(
           { contentType: "text/plain", retentionUntil: "2030-01-01" },
           "options.retentionUntil",
         ],
-        [text("x"), { contentType: "text/plain", content_type: "x/y" }, "options"],
+        [text("x"), { contentType: "text/plain", content_type: "x/y" }, "options.content_type"],
         [text("x"), undefined, "options"],
         ["a string", { contentType: "text/plain" }, "body"],
       ];
