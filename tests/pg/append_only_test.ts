@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import type postgres from "postgres";
+import { tenantScoped } from "../../src/db.ts";
+import { openTestDatabase, type TestDatabase } from "../_pg.ts";
+
+const EVENT_TABLES = [
+  "telemetry_events",
+  "llm_calls",
+  "connector_calls",
+  "artifacts",
+  "pricing_snapshots",
+];
+const COST_COLUMNS = ["cost_status", "cost_eur", "pricing_snapshot_id"];
+
+/** Assert that `work` fails with SQLSTATE `code` (and the given constraint, if any). */
+async function refused(work: Promise<unknown>, code: string, constraint?: string) {
+  const error = await work.then(() => undefined, (e) => e);
+  assert.ok(error, `expected SQLSTATE ${code}, the statement succeeded`);
+  assert.equal(error.code, code, error.message);
+  if (constraint) assert.equal(error.constraint_name, constraint, error.message);
+}
+
+/** One tenant with one row in every table, every cost pending; returns the ids. */
+async function seed(db: TestDatabase, tenant: string) {
+  const { sql } = db;
+  await sql`insert into tenants (id, name) values (${tenant}, 'append-only')`;
+  const [run] = await sql`
+    insert into runs (tenant_id, trace_id, actor_kind, actor_id)
+    values (${tenant}, 'trace-1', 'agent', 'a-1') returning id`;
+  const [snapshot] = await sql`
+    insert into pricing_snapshots (tenant_id, model, snapshot_date, pricing_version)
+    values (${tenant}, 'gpt-4o', '2025-01-01', 'overrides-static') returning id`;
+  await sql`
+    insert into telemetry_events (tenant_id, trace_id, span_id, event_kind, event_type,
+      capability, idempotency_key, content_hash)
+    values (${tenant}, 'trace-1', 's-1', 'telemetry', 'knowledge_call', 'knowledge.search',
+      'k-t', 'h')`;
+  const llm = await sql`
+    insert into llm_calls (tenant_id, trace_id, span_id, event_type, model, prompt_tokens,
+      completion_tokens, pricing_version, cost_status, idempotency_key, content_hash)
+    select ${tenant}, 'trace-1', 's-' || n, 'llm_call', 'gpt-4o', 10, 5, 'litellm-live',
+      'pending', 'k-l' || n, 'h'
+    from generate_series(1, 4) n returning id`;
+  const connector = await sql`
+    insert into connector_calls (tenant_id, trace_id, span_id, event_type, connector_id,
+      capability, pricing_version, cost_status, idempotency_key, content_hash)
+    select ${tenant}, 'trace-1', 's-' || n, 'connector_call', '3dx-rest', 'read.parts',
+      'overrides-static', 'pending', 'k-c' || n, 'h'
+    from generate_series(1, 4) n returning id`;
+  await sql`
+    insert into artifacts (tenant_id, trace_id, storage_uri, sha256, size_bytes, content_type)
+    values (${tenant}, 'trace-1', 's3://b/k', ${"a".repeat(64)}, 3, 'text/plain')`;
+  return {
+    run: run.id as string,
+    snapshot: snapshot.id as string,
+    calls: { llm_calls: llm.map((r) => r.id), connector_calls: connector.map((r) => r.id) },
+  };
+}
+
+async function contentColumns(sql: postgres.Sql, table: string): Promise<string[]> {
+  const rows = await sql<{ column_name: string }[]>`
+    select column_name from information_schema.columns
+    where table_schema = 'public' and table_name = ${table} order by ordinal_position`;
+  return rows.map((r) => r.column_name).filter((c) => !COST_COLUMNS.includes(c));
+}
+
+Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
+  await using db = await openTestDatabase();
+  const tenant = crypto.randomUUID();
+  const ids = await seed(db, tenant);
+  const asWriter = (fn: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+    tenantScoped(db.writer, tenant, fn);
+
+  await t.step("UPDATE of every content column is refused (writer and owner)", async () => {
+    let checked = 0;
+    for (const table of EVENT_TABLES) {
+      for (const column of await contentColumns(db.sql, table)) {
+        const set = (sql: postgres.TransactionSql) =>
+          sql`update ${sql(table)} set ${sql(column)} = ${sql(column)}`;
+        // An identity column refuses any new value itself (428C9), whoever asks.
+        const identity = column === "id" ? "428C9" : undefined;
+        await refused(asWriter(set), identity ?? "42501");
+        // The owner has every privilege: the trigger of 0006 still refuses.
+        await refused(db.sql.begin(set), identity ?? "23514");
+        checked++;
+      }
+    }
+    assert.ok(checked >= 45, `only ${checked} columns checked`);
+  });
+
+  await t.step("DELETE and TRUNCATE are refused on every table", async () => {
+    for (const table of [...EVENT_TABLES, "runs", "tenants"]) {
+      await refused(asWriter((tx) => tx`delete from ${tx(table)}`), "42501");
+      await refused(asWriter((tx) => tx`truncate ${tx(table)}`), "42501");
+    }
+    const [{ n }] = await db.sql`select count(*)::int as n from llm_calls`;
+    assert.equal(n, 4);
+  });
+
+  for (const table of ["llm_calls", "connector_calls"] as const) {
+    await t.step(`${table}: cost_status moves once from pending`, async () => {
+      const [toCalculated, toUnavailable, noOp, withContent] = ids.calls[table];
+      const update = (id: string, status: string, cost: string | null, snapshot = ids.snapshot) =>
+        asWriter((tx) =>
+          tx`update ${tx(table)} set cost_status = ${status}, cost_eur = ${cost},
+                pricing_snapshot_id = ${snapshot} where id = ${id} returning id`
+        );
+      const once = `${table}_cost_status_once`;
+
+      assert.equal((await update(toCalculated, "calculated", "0.0123456789") as []).length, 1);
+      await refused(update(toCalculated, "unavailable", null), "23514", once);
+      await refused(update(toCalculated, "pending", null), "23514", once);
+      await refused(update(toCalculated, "calculated", "9"), "23514", once);
+
+      assert.equal((await update(toUnavailable, "unavailable", null) as []).length, 1);
+      await refused(update(toUnavailable, "calculated", "1"), "23514", once);
+
+      await refused(update(noOp, "pending", null), "23514", once);
+      await refused(update(noOp, "calculated", null), "23514", `${table}_cost_eur_status_check`);
+      await refused(
+        db.sql`update ${db.sql(table)} set cost_status = 'calculated', cost_eur = 1,
+                 span_id = 'moved' where id = ${withContent}`,
+        "23514",
+        `${table}_append_only`,
+      );
+
+      const rows = await db.sql`
+        select cost_status, cost_eur, pricing_snapshot_id from ${db.sql(table)}
+        where id in ${db.sql([toCalculated, toUnavailable, noOp, withContent])} order by id`;
+      assert.deepEqual(rows.map((r) => [r.cost_status, r.cost_eur, r.pricing_snapshot_id]), [
+        ["calculated", "0.0123456789", ids.snapshot],
+        ["unavailable", null, ids.snapshot],
+        ["pending", null, null],
+        ["pending", null, null],
+      ]);
+    });
+  }
+
+  await t.step("runs.quality_level only moves forward; ended_at is set once", async () => {
+    const level = (value: string) =>
+      asWriter((tx) => tx`update runs set quality_level = ${value} where id = ${ids.run}`);
+    const forward = "runs_quality_level_forward";
+    await level("reviewed");
+    await refused(level("draft"), "23514", forward);
+    await level("reviewed"); // staying put is not moving back
+    await level("released"); // skipping a level forward is allowed
+    await refused(level("validated"), "23514", forward);
+    await refused(level("draft"), "23514", forward);
+
+    const end = () => asWriter((tx) => tx`update runs set ended_at = now() where id = ${ids.run}`);
+    await end();
+    await refused(end(), "23514", "runs_ended_at_once");
+    await refused(asWriter((tx) => tx`update runs set actor_id = 'x'`), "42501");
+    await refused(db.sql`update runs set actor_id = 'x'`, "23514", "runs_immutable");
+
+    const [run] = await db.sql`select quality_level, actor_id from runs where id = ${ids.run}`;
+    assert.deepEqual([run.quality_level, run.actor_id], ["released", "a-1"]);
+  });
+});
