@@ -39,6 +39,8 @@ export class ValidationError extends TypeError {
   readonly issues: readonly ValidationIssue[];
 
   /**
+   * Creates the error.
+   *
    * @param contract Name of the contract that was checked.
    * @param issues Every problem found.
    * @param options Standard error options (`cause`).
@@ -73,6 +75,8 @@ export class NonJsonValueError extends TypeError {
   readonly path: string;
 
   /**
+   * Creates the error.
+   *
    * @param path Location of the offending value.
    * @param reason Why it is not JSON.
    */
@@ -106,6 +110,8 @@ export class IdempotencyConflict extends Error {
   readonly idempotencyKey: string;
 
   /**
+   * Creates the error.
+   *
    * @param table Table in which the conflicting event lives.
    * @param idempotencyKey The refused key string.
    * @param options Standard error options (`cause`).
@@ -158,6 +164,8 @@ export class CapabilitiesError extends SyntaxError {
   readonly column: number;
 
   /**
+   * Creates the error.
+   *
    * @param source File name or `"<input>"`.
    * @param problems Every problem found, at least one.
    */
@@ -188,7 +196,11 @@ export class ContextMissingError extends Error {
   /** Stable error code. */
   readonly code: "TENANT_CONTEXT_MISSING" | "TRACE_CONTEXT_MISSING";
 
-  /** @param kind Which context is missing. */
+  /**
+   * Creates the error.
+   *
+   * @param kind Which context is missing.
+   */
   constructor(kind: "tenant" | "trace") {
     super(
       kind === "tenant"
@@ -218,6 +230,8 @@ export class ArtifactNotFound extends Error {
   readonly key: string;
 
   /**
+   * Creates the error.
+   *
    * @param key The missing key.
    * @param options Standard error options (`cause`).
    */
@@ -246,6 +260,8 @@ export class InvalidArtifactKey extends TypeError {
   readonly key: string;
 
   /**
+   * Creates the error.
+   *
    * @param key The refused key.
    * @param reason Why it is refused.
    */
@@ -274,6 +290,8 @@ export class ArtifactStoreUnavailable extends Error {
   readonly code = "ARTIFACT_STORE_UNAVAILABLE" as const;
 
   /**
+   * Creates the error.
+   *
    * @param operation The operation that failed (`"put"`, `"get"`, ...).
    * @param cause The underlying error.
    */
@@ -305,7 +323,11 @@ export class EmitterUnavailable extends Error {
   /** Stable error code. */
   readonly code = "EMITTER_UNAVAILABLE" as const;
 
-  /** @param cause The driver error. */
+  /**
+   * Creates the error.
+   *
+   * @param cause The driver error.
+   */
   constructor(cause: unknown) {
     super("Database unavailable: the event was not written; retry with the same idempotency key", {
       cause,
@@ -334,6 +356,8 @@ export class MigrationError extends Error {
   readonly revision: string;
 
   /**
+   * Creates the error.
+   *
    * @param revision Revision that failed.
    * @param cause The driver error (its message names the statement).
    */
