@@ -297,7 +297,7 @@ export class ArtifactStoreUnavailable extends Error {
    */
   constructor(operation: string, cause: unknown) {
     super(
-      `Artifact store failed during "${operation}": check the endpoint, bucket and credentials`,
+      `Artifact store failed during "${operation}": check the root directory (filesystem) or the endpoint, bucket and credentials (S3)`,
       {
         cause,
       },
