@@ -38,7 +38,7 @@ export const EVENT_TABLES: readonly string[] = [
   "pricing_snapshots",
 ];
 
-/** The driver families the boundary guards, with the bare package names that belong to each. */
+/** The driver families the boundary guards: postgres.js and ley, PGlite, the AWS S3 SDK. */
 export type DriverFamily = "postgres" | "embedded" | "s3";
 
 /**
@@ -54,17 +54,6 @@ export function driverFamily(specifier: string): DriverFamily | undefined {
   return undefined;
 }
 
-/**
- * The npm package name in a bare or `npm:` specifier (`"npm:/@aws-sdk/client-s3@3.1.0/x"` →
- * `"@aws-sdk/client-s3"`), or `undefined` for relative, absolute, `node:` and URL specifiers.
- */
-export function packageName(specifier: string): string | undefined {
-  const bare = specifier.replace(/^npm:\/?/, "");
-  if (/^[./]|^[a-z][a-z0-9+.-]*:/i.test(bare)) return undefined;
-  const match = /^(@[^/@]+\/[^/@]+|[^/@]+)/.exec(bare);
-  return match?.[1];
-}
-
 /** Whether a root-relative path may import drivers of `family` under the boundary policy. */
 export function mayImportDriver(path: string, family: "postgres" | "embedded"): boolean {
   if (insideBoundary(path)) return true;
@@ -74,4 +63,15 @@ export function mayImportDriver(path: string, family: "postgres" | "embedded"): 
 /** Whether a root-relative path may contain `INSERT INTO` an event table. */
 export function insideBoundary(path: string): boolean {
   return BOUNDARY_FILES.includes(path) || BOUNDARY_DIRS.some((dir) => path.startsWith(dir));
+}
+
+/**
+ * The npm package name in a bare or `npm:` specifier (`"npm:/@aws-sdk/client-s3@3.1.0/x"` →
+ * `"@aws-sdk/client-s3"`), or `undefined` for relative, absolute, `node:` and URL specifiers.
+ */
+function packageName(specifier: string): string | undefined {
+  const bare = specifier.replace(/^npm:\/?/, "");
+  if (/^[./]|^[a-z][a-z0-9+.-]*:/i.test(bare)) return undefined;
+  const match = /^(@[^/@]+\/[^/@]+|[^/@]+)/.exec(bare);
+  return match?.[1];
 }
