@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { tenantScoped } from "../../src/db.ts";
-import { openTestDatabase, type TestDatabase } from "../_pg.ts";
+import { openTestDatabase } from "../_pg.ts";
+import { seedTenant } from "./_seed.ts";
 
 const EVENT_TABLES = [
   "telemetry_events",
@@ -20,43 +21,6 @@ async function refused(work: Promise<unknown>, code: string, constraint?: string
   if (constraint) assert.equal(error.constraint_name, constraint, error.message);
 }
 
-/** One tenant with one row in every table, every cost pending; returns the ids. */
-async function seed(db: TestDatabase, tenant: string) {
-  const { sql } = db;
-  await sql`insert into tenants (id, name) values (${tenant}, 'append-only')`;
-  const [run] = await sql`
-    insert into runs (tenant_id, trace_id, actor_kind, actor_id)
-    values (${tenant}, 'trace-1', 'agent', 'a-1') returning id`;
-  const [snapshot] = await sql`
-    insert into pricing_snapshots (tenant_id, model, snapshot_date, pricing_version)
-    values (${tenant}, 'gpt-4o', '2025-01-01', 'overrides-static') returning id`;
-  await sql`
-    insert into telemetry_events (tenant_id, trace_id, span_id, event_kind, event_type,
-      capability, idempotency_key, content_hash)
-    values (${tenant}, 'trace-1', 's-1', 'telemetry', 'knowledge_call', 'knowledge.search',
-      'k-t', 'h')`;
-  const llm = await sql`
-    insert into llm_calls (tenant_id, trace_id, span_id, event_type, model, prompt_tokens,
-      completion_tokens, pricing_version, cost_status, idempotency_key, content_hash)
-    select ${tenant}, 'trace-1', 's-' || n, 'llm_call', 'gpt-4o', 10, 5, 'litellm-live',
-      'pending', 'k-l' || n, 'h'
-    from generate_series(1, 4) n returning id`;
-  const connector = await sql`
-    insert into connector_calls (tenant_id, trace_id, span_id, event_type, connector_id,
-      capability, pricing_version, cost_status, idempotency_key, content_hash)
-    select ${tenant}, 'trace-1', 's-' || n, 'connector_call', '3dx-rest', 'read.parts',
-      'overrides-static', 'pending', 'k-c' || n, 'h'
-    from generate_series(1, 4) n returning id`;
-  await sql`
-    insert into artifacts (tenant_id, trace_id, storage_uri, sha256, size_bytes, content_type)
-    values (${tenant}, 'trace-1', 's3://b/k', ${"a".repeat(64)}, 3, 'text/plain')`;
-  return {
-    run: run.id as string,
-    snapshot: snapshot.id as string,
-    calls: { llm_calls: llm.map((r) => r.id), connector_calls: connector.map((r) => r.id) },
-  };
-}
-
 async function contentColumns(sql: postgres.Sql, table: string): Promise<string[]> {
   const rows = await sql<{ column_name: string }[]>`
     select column_name from information_schema.columns
@@ -67,7 +31,8 @@ async function contentColumns(sql: postgres.Sql, table: string): Promise<string[
 Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
   await using db = await openTestDatabase();
   const tenant = crypto.randomUUID();
-  const ids = await seed(db, tenant);
+  const ids = await seedTenant(db.sql, tenant, { calls: 4 });
+  const calls = { llm_calls: ids.llmCalls, connector_calls: ids.connectorCalls };
   const asWriter = (fn: (tx: postgres.TransactionSql) => Promise<unknown>) =>
     tenantScoped(db.writer, tenant, fn);
 
@@ -99,7 +64,7 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
 
   for (const table of ["llm_calls", "connector_calls"] as const) {
     await t.step(`${table}: cost_status moves once from pending`, async () => {
-      const [toCalculated, toUnavailable, noOp, withContent] = ids.calls[table];
+      const [toCalculated, toUnavailable, noOp, withContent] = calls[table];
       const update = (id: string, status: string, cost: string | null, snapshot = ids.snapshot) =>
         asWriter((tx) =>
           tx`update ${tx(table)} set cost_status = ${status}, cost_eur = ${cost},
