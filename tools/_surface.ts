@@ -97,6 +97,7 @@ async function collectApi(
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["doc", "--json", ...entries],
     cwd: root,
+    env: { NO_COLOR: "1" },
   }).output();
   if (!output.success) {
     throw new Error(`deno doc --json failed: ${new TextDecoder().decode(output.stderr)}`);
@@ -134,6 +135,8 @@ async function collectSchemas(root: string, entries: string[]): Promise<Record<s
 
 /** Keys of `deno doc --json` that are not API: `async` is an implementation detail. */
 const NOT_API = new Set(["location", "jsDoc", "isAsync"]);
+// deno-lint-ignore no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
 
 /**
  * Drop what is not API: source locations, JSDoc (prose, examples, tags) and `async`. The target of a
@@ -141,6 +144,8 @@ const NOT_API = new Set(["location", "jsDoc", "isAsync"]);
  */
 function strip(value: unknown, root: string): unknown {
   if (Array.isArray(value)) return value.map((item) => strip(item, root));
+  // deno doc colours some type texts (`${string}`) unless NO_COLOR is set: never keep colours.
+  if (typeof value === "string") return value.replace(ANSI_COLOUR, "");
   if (!isObject(value)) return value;
   if (typeof value.filename === "string" && "line" in value) {
     return relative(root, fileURLToPath(value.filename));
