@@ -1,11 +1,15 @@
 /**
  * 0008: the roles. `plm_kernel_writer` (NOLOGIN) may read the tables and the view, insert
  * events, runs and artifacts, and update only the columns the triggers of 0006 let move; it
- * never has DELETE or TRUNCATE. `plm_migrator` (NOLOGIN) gets its table privileges in 0012.
+ * never has DELETE or TRUNCATE. `plm_migrator` (NOLOGIN, BYPASSRLS as 0009 needs it; created
+ * with it so that no migration alters a role another database may alter at the same time) gets
+ * its table privileges in 0012.
  *
- * Roles are cluster-wide: they are created only if missing (a concurrent creation by another
- * database's migration is retried), and `down` revokes this database's privileges but drops a
- * role only when no other role is its member and no other database holds privileges for it.
+ * Roles are cluster-wide: they are created only if missing (a concurrent creation or drop by
+ * another database's migration is retried). Both roles get USAGE on schema `public`, so every
+ * database at this revision or later holds a privilege for each of them and no other
+ * database's `down` can drop them. `down` revokes this database's privileges and drops a role
+ * only when no role is its member and no other database holds privileges for it.
  *
  * @module
  */
@@ -26,8 +30,9 @@ export async function up(sql: postgres.Sql): Promise<void> {
             create role plm_kernel_writer nologin;
           end if;
           if not exists (select from pg_roles where rolname = 'plm_migrator') then
-            create role plm_migrator nologin;
+            create role plm_migrator nologin bypassrls;
           end if;
+          grant usage on schema public to plm_kernel_writer, plm_migrator;
           grant select on tenants, mcrc_v1_view to plm_kernel_writer;
           grant select, insert on runs, telemetry_events, llm_calls, connector_calls, artifacts
             to plm_kernel_writer;
@@ -50,6 +55,7 @@ export async function down(sql: postgres.Sql): Promise<void> {
   await sql`
     revoke all on tenants, mcrc_v1_view, runs, telemetry_events, llm_calls, connector_calls,
       artifacts from plm_kernel_writer`;
+  await sql`revoke usage on schema public from plm_kernel_writer, plm_migrator`;
   for (const role of ["plm_kernel_writer", "plm_migrator"]) {
     await sql.unsafe(`
       do $$
@@ -63,6 +69,11 @@ export async function down(sql: postgres.Sql): Promise<void> {
         raise notice 'role ${role} kept: another database still uses it';
       when undefined_object then
         null; -- already dropped by another database's migration
+      when internal_error then
+        -- "tuple concurrently deleted": another database dropped it first.
+        if exists (select from pg_roles where rolname = '${role}') then
+          raise;
+        end if;
       end $$`);
   }
 }

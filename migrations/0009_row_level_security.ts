@@ -27,7 +27,15 @@ export async function up(sql: postgres.Sql): Promise<void> {
           then current_setting('app.tenant_id', true)::uuid
         end
       $$`;
-  await sql`alter role plm_migrator bypassrls`;
+  // 0008 creates the role with BYPASSRLS; a role made otherwise gets it here. The check keeps
+  // concurrent migrations of other databases from updating the shared role row at once.
+  await sql`
+    do $$
+    begin
+      if not (select rolbypassrls from pg_roles where rolname = 'plm_migrator') then
+        alter role plm_migrator bypassrls;
+      end if;
+    end $$`;
   await sql`alter table tenants enable row level security`;
   await sql`alter table tenants force row level security`;
   await sql`

@@ -10,6 +10,11 @@ import { startPglite } from "./_embedded.ts";
 import { parseTenantId } from "./_tenant_id.ts";
 import { ValidationError } from "./errors.ts";
 
+/** A postgres.js client (pool), as {@link connect} returns it. */
+export type Sql = postgres.Sql;
+/** The transaction handle postgres.js passes to `sql.begin` callbacks. */
+export type TransactionSql = postgres.TransactionSql;
+
 /** Options of {@link connect}. */
 export interface ConnectOptions {
   /** Largest number of connections in the pool (use 1 for the embedded PostgreSQL). @default 10 */
@@ -42,7 +47,7 @@ export interface ConnectOptions {
  * await sql.end();
  * ```
  */
-export function connect(dsn: string, options: ConnectOptions = {}): postgres.Sql {
+export function connect(dsn: string, options: ConnectOptions = {}): Sql {
   if (!/^postgres(ql)?:\/\/[^\s]+$/.test(dsn)) {
     throw new ValidationError("ConnectOptions", [
       { path: "dsn", message: 'expected a "postgres://" URL' },
@@ -82,9 +87,9 @@ export function connect(dsn: string, options: ConnectOptions = {}): postgres.Sql
  * ```
  */
 export async function tenantScoped<T>(
-  sql: postgres.Sql,
+  sql: Sql,
   tenantId: string,
-  fn: (tx: postgres.TransactionSql) => T | Promise<T>,
+  fn: (tx: TransactionSql) => T | Promise<T>,
 ): Promise<T> {
   const tenant = parseTenantId(tenantId);
   return await sql.begin(async (tx) => {
@@ -105,7 +110,7 @@ export interface EmbeddedPostgres {
   /** DSN on 127.0.0.1 (a free port); the server takes one connection at a time. */
   readonly dsn: string;
   /** The client to use: a pool of one connection (a second connection would wait). */
-  readonly sql: postgres.Sql;
+  readonly sql: Sql;
   /** Ends the client, stops the server and closes the database. */
   close(): Promise<void>;
   /** Same as `close`, for `await using`. */

@@ -10,7 +10,7 @@ import * as ley from "ley";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
-import { connect } from "./db.ts";
+import { connect, type Sql } from "./db.ts";
 import { MigrationError, ValidationError } from "./errors.ts";
 
 /** One revision committed by {@link migrate}. */
@@ -63,7 +63,7 @@ export interface MigrationStatus {
  * ```
  */
 export async function migrate(
-  target: postgres.Sql | string,
+  target: Sql | string,
   options: MigrateOptions = {},
 ): Promise<MigrationStep[]> {
   return await withLock(target, async (conn) => {
@@ -106,7 +106,7 @@ export async function migrate(
  * assert.equal(status.pending[0], "0001_tenants_runs");
  * ```
  */
-export async function migrationStatus(target: postgres.Sql | string): Promise<MigrationStatus> {
+export async function migrationStatus(target: Sql | string): Promise<MigrationStatus> {
   return await withLock(target, readStatus);
 }
 
@@ -116,7 +116,7 @@ const UNLOCK = "select pg_advisory_unlock(hashtextextended('plm-shared migrate',
 
 /** Run `fn` on one reserved connection that holds the migration lock. */
 async function withLock<T>(
-  target: postgres.Sql | string,
+  target: Sql | string,
   fn: (conn: postgres.ReservedSql) => Promise<T>,
 ): Promise<T> {
   const pool = typeof target === "string" ? connect(target, { max: 1 }) : target;
@@ -127,7 +127,8 @@ async function withLock<T>(
       try {
         return await fn(conn);
       } finally {
-        await conn.unsafe(UNLOCK);
+        // A broken connection fails here, but its session (and the lock) ended with it.
+        await conn.unsafe(UNLOCK).catch(() => {});
       }
     } finally {
       conn.release();

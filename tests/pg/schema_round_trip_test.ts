@@ -51,6 +51,10 @@ async function catalogSnapshot(sql: postgres.Sql): Promise<Record<string, string
       from pg_class c, aclexplode(coalesce(
         c.relacl, acldefault((case c.relkind when 'S' then 's' else 'r' end)::"char", c.relowner))) a
       where c.relnamespace = 'public'::regnamespace and a.grantee <> 0`,
+    schemaGrants: `
+      select a.grantee::regrole || ' ' || a.privilege_type
+      from pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) a
+      where n.nspname = 'public'`,
     columnGrants: `
       select c.relname || '.' || att.attname || ' ' || a.grantee::regrole || ' ' || a.privilege_type
       from pg_attribute att join pg_class c on c.oid = att.attrelid, aclexplode(att.attacl) a
