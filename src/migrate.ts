@@ -48,6 +48,8 @@ export interface MigrationStatus {
  * @returns The revisions committed, in order.
  * @throws {ValidationError} When `to` is not a revision number (0 to the latest).
  * @throws {MigrationError} When a revision fails; it was rolled back, earlier ones stay.
+ * @throws {Error} When the database cannot be reached, the applied revisions do not match the
+ * files, or the package's `migrations/` directory is not on the local file system.
  *
  * @example Migrate the embedded database up, then back to zero
  * ```ts
@@ -92,7 +94,7 @@ export async function migrate(
  *
  * @param target A pool or a DSN.
  * @returns Applied and pending revision names.
- * @throws {Error} When the database cannot be reached.
+ * @throws {Error} When the database cannot be reached or `migrations/` is not on local disk.
  *
  * @example A fresh database has every revision pending
  * ```ts
