@@ -113,6 +113,8 @@ export async function migrationStatus(target: Sql | string): Promise<MigrationSt
 }
 
 const MIGRATIONS_URL = new URL("../migrations/", import.meta.url);
+/** Extension of the migration files beside this module: `.ts` in the source, `.js` when built. */
+const MIGRATION_EXTENSION = import.meta.url.match(/\.[cm]?[jt]s$/)?.[0] ?? ".ts";
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
 const UNLOCK = "select pg_advisory_unlock(hashtextextended('plm-shared migrate', 0))";
 
@@ -163,8 +165,10 @@ function leyOptions(
       await sql`create table if not exists migrations (
         id serial primary key, name varchar(255) not null, created_at timestamp not null)`;
       const rows = await sql<{ name: string }[]>`select name from migrations order by id`;
-      onApplied(rows.map((row) => row.name));
-      return rows;
+      // The Deno source runs `.ts` files, the Node build `.js`: compare revisions, not names.
+      const applied = rows.map((row) => ({ name: revisionOf(row.name) + MIGRATION_EXTENSION }));
+      onApplied(applied.map((row) => row.name));
+      return applied;
     },
     async loop(sql: postgres.ReservedSql, files: { name: string; abs: string }[], method: string) {
       for (const file of files) {
@@ -175,7 +179,10 @@ function leyOptions(
           await migration[method](sql);
           if (method === "up") {
             await sql`insert into migrations (name, created_at) values (${file.name}, now())`;
-          } else await sql`delete from migrations where name = ${file.name}`;
+          } else {
+            await sql`delete from migrations
+              where regexp_replace(name, '\\.[cm]?[jt]s$', '') = ${revision}`;
+          }
           await sql`commit`;
         } catch (error) {
           await sql`rollback`.catch(() => {});

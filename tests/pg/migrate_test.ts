@@ -206,3 +206,19 @@ async function exec(dsn: string, ...statements: string[]): Promise<void> {
     await sql.end();
   }
 }
+
+Deno.test("migrate() continues a database migrated by the Node build (.js names)", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  await migrate(db.sql, { to: 4 });
+  await db.sql`update migrations set name = regexp_replace(name, '\.ts$', '.js')`;
+
+  const status = await migrationStatus(db.sql);
+  assert.equal(status.applied.length, 4);
+  assert.equal(status.pending.length, 8);
+  assert.deepEqual((await migrate(db.sql, { to: 3 })).map((s) => s.revision), [
+    "0004_connector_calls",
+  ]);
+  const [{ count }] = await db.sql`select count(*)::int as count from migrations`;
+  assert.equal(count, 3);
+  assert.equal((await migrate(db.sql)).length, 9);
+});
