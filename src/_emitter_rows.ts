@@ -84,6 +84,19 @@ const CONNECTION_CODES = new Set([
   "EAI_AGAIN",
 ]);
 
+/** Codes of an established connection that broke (see {@link isBrokenConnection}). */
+const BROKEN_CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "57P01",
+  "57P02",
+  "08000",
+  "08003",
+  "08006",
+]);
+
 /**
  * SQLSTATEs of an unreachable server: class 08 (connection exception), 57P01-57P03 (admin or
  * crash shutdown, cannot connect now), 53300 (too many connections).
@@ -189,6 +202,19 @@ export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" &&
     (CONNECTION_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code));
+}
+
+/**
+ * Whether a driver error means an established connection broke (terminated backend, reset
+ * socket): the statement may or may not have run, and running it again on a fresh connection
+ * is safe because every emit statement is idempotent. Failures to connect are not included.
+ *
+ * @param error What the driver threw.
+ * @returns `true` when one retry on a new connection makes sense.
+ */
+export function isBrokenConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && BROKEN_CONNECTION_CODES.has(code);
 }
 
 /**

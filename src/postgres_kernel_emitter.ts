@@ -12,6 +12,7 @@ import {
   EVENT_COLUMNS,
   type EventKind,
   type EventRow,
+  isBrokenConnection,
   isLogicalConflict,
   isUnavailable,
   toEventRow,
@@ -64,8 +65,11 @@ const OptionsSchema = z.strictObject({
   role: z.string().min(1).max(63).optional(),
 });
 
-const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true)) ";
-const SET_TENANT = "select set_config('app.tenant_id', $1, true)";
+/**
+ * Sets the tenant transaction-locally inside the statement. Inserts read from `g`; lookups
+ * refer to `g.tenant` in a subquery, so they run after the setting (row-level security reads it).
+ */
+const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant) ";
 
 /** Per table: the one-statement emit, the batch insert and the lookup of existing keys. */
 const STATEMENTS = Object.fromEntries(
@@ -81,8 +85,8 @@ const STATEMENTS = Object.fromEntries(
         `from g, jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}) ` +
         "order by r.trace_id, r.span_id, r.event_type, r.idempotency_key " +
         "on conflict do nothing returning idempotency_key",
-      existing: `select idempotency_key from ${table} ` +
-        "where tenant_id = $1::uuid and idempotency_key = any($2::text[])",
+      existing: `${WITH_TENANT}select array(select idempotency_key from ${table} ` +
+        "where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g",
     }];
   }),
 ) as Record<EventTable, { one: string; many: string; existing: string }>;
@@ -91,8 +95,9 @@ const SNAPSHOT_INSERT = `${WITH_TENANT}insert into pricing_snapshots ` +
   "(tenant_id, model, snapshot_date, pricing_version) select $1::uuid, $2::text, $3::date, " +
   "$4::text from g on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing " +
   "returning id";
-const SNAPSHOT_SELECT = "select id from pricing_snapshots " +
-  "where tenant_id = $1::uuid and model = $2::text and snapshot_date = $3::date";
+const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots ` +
+  "where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date) as id " +
+  "from g";
 
 /**
  * A {@link KernelEmitter} for one tenant on PostgreSQL (the schema of this package's
@@ -285,21 +290,19 @@ export class PostgresKernelEmitter implements KernelEmitter {
       await this.#price(rows);
       for (const table of new Set(rows.map((row) => row.table))) {
         const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
+        const columns = indexes.map((i) => rows[i].columns);
         const inserted = new Set<string>(
-          (await this.#run([[STATEMENTS[table].many, [
-            this.tenantId,
-            indexes.map((i) => rows[i].columns),
-          ]]])).map((found) => found.idempotency_key),
+          (await this.#run([STATEMENTS[table].many, [this.tenantId, columns]]))
+            .map((found) => found.idempotency_key),
         );
         const rest = indexes.filter((i) => !inserted.delete(rows[i].key));
         if (rest.length === 0) continue;
         const keys = rest.map((i) => rows[i].key);
-        const stored = new Set<string>(
-          (await this.#run([[SET_TENANT, [this.tenantId]], [STATEMENTS[table].existing, [
-            this.tenantId,
-            keys,
-          ]]])).map((found) => found.idempotency_key),
-        );
+        const [{ keys: found }] = await this.#run([STATEMENTS[table].existing, [
+          this.tenantId,
+          keys,
+        ]]);
+        const stored = new Set<string>(found);
         for (const i of rest) outcomes[i] = stored.has(rows[i].key) ? "replayed" : "conflict";
       }
     });
@@ -313,13 +316,13 @@ export class PostgresKernelEmitter implements KernelEmitter {
       const columns = EVENT_COLUMNS[row.table].map(([name]) => row.columns[name] ?? null);
       const statement: Statement = [STATEMENTS[row.table].one, [this.tenantId, ...columns]];
       try {
-        await this.#run([statement]);
+        await this.#run(statement);
       } catch (error) {
         if (!isLogicalConflict(error, row.table)) throw error;
         // A concurrent emit of the same key can fail the logical constraint before it sees
         // the winner's key; once that one committed, the same statement is a replay.
         try {
-          await this.#run([statement]);
+          await this.#run(statement);
         } catch (again) {
           if (!isLogicalConflict(again, row.table)) throw again;
           throw new IdempotencyConflict(row.table, row.key, { cause: again });
@@ -341,11 +344,10 @@ export class PostgresKernelEmitter implements KernelEmitter {
       let id = this.#snapshots.get(model);
       if (id === undefined) {
         const params = [this.tenantId, model, day, pricingVersion];
-        const [created] = await this.#run([[SNAPSHOT_INSERT, params]]);
-        const found = created ??
-          (await this.#run([[SET_TENANT, [this.tenantId]], [SNAPSHOT_SELECT, params.slice(0, 3)]]))[
-            0
-          ];
+        const [created] = await this.#run([SNAPSHOT_INSERT, params]);
+        const [found] = created
+          ? [created]
+          : await this.#run([SNAPSHOT_SELECT, params.slice(0, 3)]);
         id = String(found.id);
         this.#snapshots.set(model, id);
       }
@@ -353,17 +355,30 @@ export class PostgresKernelEmitter implements KernelEmitter {
     }
   }
 
-  /** Run statements: alone in autocommit, or pipelined in one transaction after the role. */
-  async #run(statements: readonly Statement[]): Promise<postgres.Row[]> {
+  /**
+   * Run one statement: in autocommit, or after the role switch in a pipelined transaction.
+   * A connection that broke under it is retried once on a fresh one (every statement here is
+   * idempotent: a statement that did commit comes back as a replay).
+   */
+  async #run(statement: Statement): Promise<postgres.Row[]> {
+    try {
+      return await this.#runOnce(statement);
+    } catch (error) {
+      if (!isBrokenConnection(error)) throw error;
+      return await this.#runOnce(statement);
+    }
+  }
+
+  async #runOnce(statement: Statement): Promise<postgres.Row[]> {
     const role = this.#role;
     const query = (sql: postgres.Sql | postgres.TransactionSql, [text, params]: Statement) =>
       sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-    if (statements.length === 1 && role === undefined) return await query(this.#sql, statements[0]);
-    const results = await this.#sql.begin((tx) => [
-      ...(role === undefined ? [] : [query(tx, ["select set_config('role', $1, true)", [role]])]),
-      ...statements.map((statement) => query(tx, statement)),
+    if (role === undefined) return await query(this.#sql, statement);
+    const [, rows] = await this.#sql.begin((tx) => [
+      query(tx, ["select set_config('role', $1, true)", [role]]),
+      query(tx, statement),
     ]);
-    return results.at(-1)!;
+    return rows;
   }
 
   /** Turn connection failures into `EmitterUnavailable`. */
