@@ -71,7 +71,11 @@ const OptionsSchema = z.strictObject({
  */
 const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant) ";
 
-/** Per table: the one-statement emit, the batch insert and the lookup of existing keys. */
+/**
+ * Per table: the one-statement emit, the batch insert and the lookup of existing keys. The
+ * batch inserts in identity order (one order for every transaction, so concurrent batches
+ * cannot deadlock), keeping the batch order (`ord`) among events of one identity.
+ */
 const STATEMENTS = Object.fromEntries(
   (Object.keys(EVENT_COLUMNS) as EventTable[]).map((table) => {
     const names = EVENT_COLUMNS[table].map(([name]) => name);
@@ -82,8 +86,8 @@ const STATEMENTS = Object.fromEntries(
       one: `${insert}select $1::uuid, ${params.join(", ")} from g ` +
         `on conflict on constraint ${table}_idempotency_key_key do nothing returning id`,
       many: `${insert}select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
-        `from g, jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}) ` +
-        "order by r.trace_id, r.span_id, r.event_type, r.idempotency_key " +
+        `from g, jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}, ord int4) ` +
+        "order by r.trace_id, r.span_id, r.event_type, r.ord " +
         "on conflict do nothing returning idempotency_key",
       existing: `${WITH_TENANT}select array(select idempotency_key from ${table} ` +
         "where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g",
@@ -290,7 +294,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
       await this.#price(rows);
       for (const table of new Set(rows.map((row) => row.table))) {
         const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
-        const columns = indexes.map((i) => rows[i].columns);
+        const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
         const inserted = new Set<string>(
           (await this.#run([STATEMENTS[table].many, [this.tenantId, columns]]))
             .map((found) => found.idempotency_key),
