@@ -290,7 +290,7 @@ Deno.test("priceTableFromOverrides() refuses bad prices, keys and tiers with the
     [{ m: { input_eur_per_token: -1, output_eur_per_token: 0 } }, "m.input_eur_per_token"],
     [{ m: { input_eur_per_token: "1,5", output_eur_per_token: 0 } }, "m.input_eur_per_token"],
     [{ m: { input_eur_per_token: 0 } }, "m.output_eur_per_token"],
-    [{ m: { input_eur_per_token: 0, output_eur_per_token: 0, currency: "USD" } }, "m"],
+    [{ m: { input_eur_per_token: 0, output_eur_per_token: 0, currency: "USD" } }, "m.currency"],
     [{
       m: {
         input_eur_per_token: 0,

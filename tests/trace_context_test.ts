@@ -155,7 +155,7 @@ Deno.test("formatTraceparent() writes version 00 with two lowercase hex flag dig
       [{ ...ctx, traceState: [["foo", ""]] }, "traceState.0.1"],
       [{ ...ctx, traceState: [["foo", "1"], ["foo", "2"]] }, "traceState"],
       [{ ...ctx, traceState: Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"]) }, "traceState"],
-      [{ ...ctx, sampled: true }, ""],
+      [{ ...ctx, sampled: true }, "sampled"],
     ];
     for (const [bad, path] of cases) {
       assert.throws(
