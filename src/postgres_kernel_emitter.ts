@@ -19,6 +19,7 @@ import {
   toEventRows,
 } from "./_emitter_rows.ts";
 import { tenantIdSchema } from "./_kernel_schemas.ts";
+import type { Sql, TransactionSql } from "./db.ts";
 import { parseContract } from "./_validate.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
 import type {
@@ -153,7 +154,7 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots 
 export class PostgresKernelEmitter implements KernelEmitter {
   /** The emitter's tenant (lower-case UUID). */
   readonly tenantId: string;
-  #sql: postgres.Sql;
+  #sql: Sql;
   #role: string | undefined;
   #snapshotDay = "";
   #snapshots = new Map<string, string>();
@@ -165,7 +166,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
    * @param options The tenant to write for, and the role switch if one is needed.
    * @throws {ValidationError} When `tenantId` is not a UUID or `role` is empty.
    */
-  constructor(sql: postgres.Sql, options: PostgresKernelEmitterOptions) {
+  constructor(sql: Sql, options: PostgresKernelEmitterOptions) {
     const parsed = parseContract(OptionsSchema, "PostgresKernelEmitterOptions", options);
     this.#sql = sql;
     this.tenantId = parsed.tenantId;
@@ -375,7 +376,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
 
   async #runOnce(statement: Statement): Promise<postgres.Row[]> {
     const role = this.#role;
-    const query = (sql: postgres.Sql | postgres.TransactionSql, [text, params]: Statement) =>
+    const query = (sql: Sql | TransactionSql, [text, params]: Statement) =>
       sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
     if (role === undefined) return await query(this.#sql, statement);
     const [, rows] = await this.#sql.begin((tx) => [
