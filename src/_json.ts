@@ -32,9 +32,11 @@ interface Node {
  * the first problem, or `undefined` when the whole value is plain JSON.
  *
  * @param value The value to check.
+ * @param storable Also refuse U+0000 in strings and keys: valid JSON, but PostgreSQL's `jsonb`
+ * cannot store it, so a payload that holds one could never be written.
  * @returns The first problem found, or `undefined`.
  */
-export function findNonJson(value: unknown): JsonProblem | undefined {
+export function findNonJson(value: unknown, storable = false): JsonProblem | undefined {
   const ancestors = new Set<object>();
   const stack: (Node | { readonly leave: object })[] = [{
     value,
@@ -48,7 +50,8 @@ export function findNonJson(value: unknown): JsonProblem | undefined {
       continue;
     }
     const node = item;
-    const reason = valueProblem(node.value, ancestors);
+    const reason = valueProblem(node.value, ancestors) ??
+      (storable ? nulProblem(node.value) : undefined);
     if (reason !== undefined) return { path: pathOf(node), reason };
     const current = node.value;
     if (current === null || typeof current !== "object") continue;
@@ -69,6 +72,7 @@ export function findNonJson(value: unknown): JsonProblem | undefined {
       if (!key.isWellFormed()) {
         return { path: [...pathOf(node), key], reason: "a key with a lone surrogate is not JSON" };
       }
+      if (storable && key.includes("\0")) return { path: [...pathOf(node), key], reason: NUL };
       stack.push({ value: (current as Record<string, unknown>)[key], key, parent: node });
     }
   }
@@ -89,6 +93,12 @@ export function formatJsonPath(path: readonly JsonPathSegment[]): string {
     else text += `[${JSON.stringify(segment)}]`;
   }
   return text;
+}
+
+const NUL = "U+0000 cannot be stored in PostgreSQL jsonb; remove or replace it";
+
+function nulProblem(value: unknown): string | undefined {
+  return typeof value === "string" && value.includes("\0") ? NUL : undefined;
 }
 
 function valueProblem(value: unknown, ancestors: ReadonlySet<object>): string | undefined {

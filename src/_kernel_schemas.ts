@@ -28,10 +28,15 @@ function identifier() {
     .regex(/^[\x21-\x7e]*$/, "expected printable ASCII characters without spaces");
 }
 
-/** A JSON object: a plain object whose values are all plain JSON (see `_json.ts`). */
+/** A token count: an integer from 0 to 2^31 - 1 (PostgreSQL `integer`). */
+function tokenCount() {
+  return z.int().min(0).max(2_147_483_647);
+}
+
+/** A JSON object that PostgreSQL can store: plain JSON (see `_json.ts`), no U+0000. */
 function jsonObject() {
   return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-    const problem = findNonJson(value);
+    const problem = findNonJson(value, true);
     if (problem !== undefined) {
       ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.reason });
     }
@@ -100,8 +105,8 @@ export const governanceArgsSchema = z.strictObject({
 export const llmCallArgsSchema = z.strictObject({
   span_id: identifier(),
   model: identifier(),
-  prompt_tokens: z.int().min(0),
-  completion_tokens: z.int().min(0),
+  prompt_tokens: tokenCount(),
+  completion_tokens: tokenCount(),
   ...cost,
   idempotency_key: idempotencyKeySchema,
 }).superRefine((args, ctx) => {

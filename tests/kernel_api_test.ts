@@ -87,6 +87,8 @@ Deno.test("EmitTelemetryArgs behaviour", async (t) => {
       [{ at: new Date(0) }, "payload.at"],
       [{ list: [1, undefined] }, "payload.list.1"],
       [{ n: 1n }, "payload.n"],
+      [{ note: "a\u0000b" }, "payload.note"],
+      [{ list: [{ ["k\u0000"]: 1 }] }, "payload.list.0.k\u0000"],
     ];
     for (const [payload, path] of cases) {
       assert.deepEqual(issuePaths(EmitTelemetryArgs, { ...TELEMETRY, payload }), [path]);
@@ -184,11 +186,11 @@ Deno.test("EmitLlmCallArgs behaviour", async (t) => {
       assert.deepEqual(issuePaths(EmitLlmCallArgs, { ...LLM_CALL, cost_eur }), ["cost_eur"]);
     }
   });
-  await t.step("token counts are safe integers >= 0", () => {
-    for (const prompt_tokens of [0, 1_000_000_000, Number.MAX_SAFE_INTEGER]) {
+  await t.step("token counts are integers from 0 to 2^31 - 1 (PostgreSQL integer)", () => {
+    for (const prompt_tokens of [0, 1_000_000_000, 2 ** 31 - 1]) {
       assert.deepEqual(issuePaths(EmitLlmCallArgs, { ...LLM_CALL, prompt_tokens }), []);
     }
-    for (const completion_tokens of [-1, 1.5, "1", 2 ** 53, null]) {
+    for (const completion_tokens of [-1, 1.5, "1", 2 ** 31, null]) {
       assert.deepEqual(issuePaths(EmitLlmCallArgs, { ...LLM_CALL, completion_tokens }), [
         "completion_tokens",
       ]);
