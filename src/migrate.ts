@@ -138,7 +138,7 @@ async function withLock<T>(
       conn.release();
     }
   } finally {
-    if (typeof target === "string") await pool.end();
+    if (typeof target === "string") await pool.end({ timeout: 5 });
   }
 }
 

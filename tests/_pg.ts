@@ -127,10 +127,10 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
   const close = async () => {
     if (closed) return;
     closed = true;
-    await Promise.all([sql.end(), writer.end()]);
+    await Promise.all([sql.end({ timeout: 5 }), writer.end({ timeout: 5 })]);
     await admin`drop database if exists ${admin(name)} with (force)`;
     await admin`drop role if exists ${admin(name)}`;
-    await admin.end();
+    await admin.end({ timeout: 5 });
   };
   return {
     embedded: false,
