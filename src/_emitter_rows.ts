@@ -7,19 +7,11 @@
  * @module
  */
 import { z } from "zod";
-import {
-  connectorCallArgsSchema,
-  governanceArgsSchema,
-  llmCallArgsSchema,
-  telemetryArgsSchema,
-} from "./_kernel_schemas.ts";
+import { EMIT_KINDS, type EmitKind, parseEmitArgs } from "./_kernel_schemas.ts";
 import { parseContract } from "./_validate.ts";
 import { ValidationError, type ValidationIssue } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type { EventTable } from "./kernel_api.ts";
-
-/** The four kinds of kernel events, one per `KernelEmitter` method. */
-export type EventKind = "telemetry" | "governance" | "llm_call" | "connector_call";
 
 /** One row to write: its table, its `idempotency_key` string and its column values. */
 export interface EventRow {
@@ -55,15 +47,8 @@ export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly (readonly [stri
   ],
 };
 
-const KINDS = {
-  telemetry: { schema: telemetryArgsSchema, contract: "EmitTelemetryArgs" },
-  governance: { schema: governanceArgsSchema, contract: "EmitGovernanceArgs" },
-  llm_call: { schema: llmCallArgsSchema, contract: "EmitLlmCallArgs" },
-  connector_call: { schema: connectorCallArgsSchema, contract: "EmitConnectorCallArgs" },
-} as const;
-
 const BatchEventSchema = z.strictObject({
-  kind: z.enum(Object.keys(KINDS) as EventKind[]),
+  kind: z.enum(Object.keys(EMIT_KINDS) as EmitKind[]),
   args: z.unknown(),
 });
 
@@ -112,15 +97,9 @@ const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300)$/;
  * @returns The row to write.
  * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
  */
-export function toEventRow(kind: EventKind, args: unknown, tenantId: string): EventRow {
-  const { schema, contract } = KINDS[kind];
-  const parsed = parseContract(schema, contract, args);
+export function toEventRow(kind: EmitKind, args: unknown, tenantId: string): EventRow {
+  const parsed = parseEmitArgs(kind, args, tenantId);
   const key = parsed.idempotency_key;
-  if (key.tenant_id !== tenantId) {
-    throw new ValidationError(contract, [
-      { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
-    ]);
-  }
   const common = {
     trace_id: key.trace_id,
     span_id: key.span_id,

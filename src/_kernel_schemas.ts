@@ -8,6 +8,8 @@
 import { z } from "zod";
 import { CAPABILITY_PATTERN, isCapability } from "./capabilities.ts";
 import { findNonJson } from "./_json.ts";
+import { parseContract } from "./_validate.ts";
+import { ValidationError } from "./errors.ts";
 
 /** Longest identifier (trace_id, span_id, event_type, model, connector_id), in characters. */
 export const IDENTIFIER_MAX_LENGTH = 128;
@@ -126,6 +128,53 @@ export const connectorCallArgsSchema = z.strictObject({
   sameAs(ctx, args.idempotency_key.span_id, args.span_id, "span_id", "span_id");
   costRules(ctx, args);
 });
+
+/** The four kinds of kernel events, one per `KernelEmitter` method: schema, name, table. */
+export const EMIT_KINDS = {
+  telemetry: {
+    schema: telemetryArgsSchema,
+    contract: "EmitTelemetryArgs",
+    table: "telemetry_events",
+  },
+  governance: {
+    schema: governanceArgsSchema,
+    contract: "EmitGovernanceArgs",
+    table: "telemetry_events",
+  },
+  llm_call: { schema: llmCallArgsSchema, contract: "EmitLlmCallArgs", table: "llm_calls" },
+  connector_call: {
+    schema: connectorCallArgsSchema,
+    contract: "EmitConnectorCallArgs",
+    table: "connector_calls",
+  },
+} as const;
+
+/** A kind of kernel event (`"telemetry"`, `"governance"`, `"llm_call"`, `"connector_call"`). */
+export type EmitKind = keyof typeof EMIT_KINDS;
+
+/** Parsed arguments of any kind. */
+export type EmitArgs = z.output<typeof EMIT_KINDS[EmitKind]["schema"]>;
+
+/**
+ * What every emitter checks before it stores anything: the argument's contract, then that its
+ * key belongs to the emitter's tenant.
+ *
+ * @param kind Which method was called.
+ * @param args The untrusted arguments.
+ * @param tenantId The emitter's tenant (lowercase).
+ * @returns The parsed (defaulted) arguments.
+ * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
+ */
+export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): EmitArgs {
+  const { schema, contract } = EMIT_KINDS[kind];
+  const parsed: EmitArgs = parseContract(schema, contract, args);
+  if (parsed.idempotency_key.tenant_id !== tenantId) {
+    throw new ValidationError(contract, [
+      { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
+    ]);
+  }
+  return parsed;
+}
 
 /** A key field must repeat the argument it identifies. */
 function sameAs(

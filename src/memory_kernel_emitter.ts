@@ -5,15 +5,9 @@
  * @module
  */
 import { z } from "zod";
-import {
-  connectorCallArgsSchema,
-  governanceArgsSchema,
-  llmCallArgsSchema,
-  telemetryArgsSchema,
-  tenantIdSchema,
-} from "./_kernel_schemas.ts";
+import { EMIT_KINDS, type EmitKind, parseEmitArgs, tenantIdSchema } from "./_kernel_schemas.ts";
 import { parseContract } from "./_validate.ts";
-import { IdempotencyConflict, ValidationError } from "./errors.ts";
+import { IdempotencyConflict } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type {
   EmitConnectorCallArgs,
@@ -146,11 +140,7 @@ export class MemoryKernelEmitter implements KernelEmitter {
   emitTelemetry(
     args: Omit<EmitTelemetryArgs, "payload"> & { readonly payload?: Record<string, unknown> },
   ): Promise<void> {
-    return this.#emit("EmitTelemetryArgs", () => ({
-      table: "telemetry_events",
-      kind: "telemetry",
-      args: parseContract(telemetryArgsSchema, "EmitTelemetryArgs", args),
-    }));
+    return this.#emit("telemetry", args);
   }
 
   /**
@@ -164,11 +154,7 @@ export class MemoryKernelEmitter implements KernelEmitter {
   emitGovernance(
     args: Omit<EmitGovernanceArgs, "payload"> & { readonly payload?: Record<string, unknown> },
   ): Promise<void> {
-    return this.#emit("EmitGovernanceArgs", () => ({
-      table: "telemetry_events",
-      kind: "governance",
-      args: parseContract(governanceArgsSchema, "EmitGovernanceArgs", args),
-    }));
+    return this.#emit("governance", args);
   }
 
   /**
@@ -180,11 +166,7 @@ export class MemoryKernelEmitter implements KernelEmitter {
    * @throws {IdempotencyConflict} When the identity was stored with another key.
    */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void> {
-    return this.#emit("EmitLlmCallArgs", () => ({
-      table: "llm_calls",
-      kind: "llm_call",
-      args: parseContract(llmCallArgsSchema, "EmitLlmCallArgs", args),
-    }));
+    return this.#emit("llm_call", args);
   }
 
   /**
@@ -200,11 +182,7 @@ export class MemoryKernelEmitter implements KernelEmitter {
       & Omit<EmitConnectorCallArgs, "envelope">
       & { readonly envelope?: Record<string, unknown> },
   ): Promise<void> {
-    return this.#emit("EmitConnectorCallArgs", () => ({
-      table: "connector_calls",
-      kind: "connector_call",
-      args: parseContract(connectorCallArgsSchema, "EmitConnectorCallArgs", args),
-    }));
+    return this.#emit("connector_call", args);
   }
 
   /**
@@ -218,20 +196,16 @@ export class MemoryKernelEmitter implements KernelEmitter {
   }
 
   /** Validate and store, reporting every failure as a rejection (never a synchronous throw). */
-  #emit(contract: string, validate: () => StoredEventBody): Promise<void> {
+  #emit(kind: EmitKind, args: unknown): Promise<void> {
     return new Promise((resolve) => {
-      this.#store(contract, validate());
+      const parsed = parseEmitArgs(kind, args, this.tenantId);
+      this.#store({ table: EMIT_KINDS[kind].table, kind, args: parsed } as StoredEventBody);
       resolve();
     });
   }
 
-  #store(contract: string, body: StoredEventBody): void {
+  #store(body: StoredEventBody): void {
     const key = body.args.idempotency_key;
-    if (key.tenant_id !== this.tenantId) {
-      throw new ValidationError(contract, [
-        { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
-      ]);
-    }
     const keyString = idempotencyKeyToString(key);
     const state = this.#tables[body.table];
     if (state.keys.has(keyString)) return;

@@ -10,7 +10,6 @@ import type postgres from "postgres";
 import { z } from "zod";
 import {
   EVENT_COLUMNS,
-  type EventKind,
   type EventRow,
   isBrokenConnection,
   isLogicalConflict,
@@ -18,7 +17,7 @@ import {
   toEventRow,
   toEventRows,
 } from "./_emitter_rows.ts";
-import { tenantIdSchema } from "./_kernel_schemas.ts";
+import { type EmitKind, tenantIdSchema } from "./_kernel_schemas.ts";
 import type { Sql, TransactionSql } from "./db.ts";
 import { parseContract } from "./_validate.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
@@ -314,7 +313,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
     return outcomes;
   }
 
-  async #emit(kind: EventKind, args: unknown): Promise<void> {
+  async #emit(kind: EmitKind, args: unknown): Promise<void> {
     const row = toEventRow(kind, args, this.tenantId);
     await this.#guard(async () => {
       await this.#price([row]);
