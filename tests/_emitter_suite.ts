@@ -2,7 +2,7 @@
  * The behavioural suite every `KernelEmitter` must pass (memory and PostgreSQL). Plug an
  * emitter in with a harness factory:
  *
- * ```ts
+ * ```ts ignore
  * Deno.test("MemoryKernelEmitter behaviour", (t) =>
  *   kernelEmitterSuite(t, async (tenantId) => { ... return { emitter, count, close }; }));
  * ```

@@ -2,7 +2,7 @@
  * Shared PostgreSQL test harness: a fresh database per call, on the server named by `PG_DSN`,
  * or on an embedded PGlite when `PG_DSN` is unset.
  *
- * ```ts
+ * ```ts ignore
  * import { openTestDatabase } from "./_pg.ts";
  *
  * Deno.test("something() behaviour", async (t) => {
