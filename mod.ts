@@ -19,6 +19,8 @@
  * @module
  */
 export * from "./src/errors.ts";
+export * from "./src/vocabulary.ts";
+export * from "./src/contract_schema.ts";
 export * from "./src/kernel_api.ts";
 export * from "./src/idempotency.ts";
 export * from "./src/memory_kernel_emitter.ts";
@@ -27,6 +29,7 @@ export * from "./src/knowledge_envelope.ts";
 export * from "./src/trace_context.ts";
 export * from "./src/tenant_context.ts";
 export * from "./src/pricing.ts";
+export * from "./src/price_table.ts";
 export * from "./src/artifact_store.ts";
 export * from "./src/local_filesystem_backend.ts";
 export * from "./src/middleware.ts";

@@ -6,5 +6,6 @@
  */
 export { EmitterUnavailable, IdempotencyConflict, MigrationError } from "./src/errors.ts";
 export * from "./src/db.ts";
+export * from "./src/db_rows.ts";
 export * from "./src/migrate.ts";
 export * from "./src/postgres_kernel_emitter.ts";

@@ -6,11 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { findNonJson, formatJsonPath } from "./_json.ts";
-import { idempotencyKeySchema } from "./_kernel_schemas.ts";
-import { parseContract } from "./_validate.ts";
+import { findNonJson, formatJsonPath } from "./_idempotency_json.ts";
+import { idempotencyKeySchema } from "./_kernel_api_schemas.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { NonJsonValueError } from "./errors.ts";
-import type { ContractSchema } from "./kernel_api.ts";
+import type { ContractSchema } from "./contract_schema.ts";
 
 /** The idempotency key of one kernel event (see the schema of the same name). */
 export interface IdempotencyKey {

@@ -13,33 +13,10 @@ import {
   governanceArgsSchema,
   llmCallArgsSchema,
   telemetryArgsSchema,
-} from "./_kernel_schemas.ts";
+} from "./_kernel_api_schemas.ts";
+import type { ContractSchema } from "./contract_schema.ts";
 import type { IdempotencyKey } from "./idempotency.ts";
-
-/**
- * A frozen contract's schema. Underneath it is a strict zod 4 schema (so `z.toJSONSchema`
- * works on it); the public type shows only what callers need, so that the package's API does
- * not depend on zod's type names. The emitters report failures as `ValidationError`.
- *
- * @typeParam T The parsed value.
- */
-export interface ContractSchema<T> {
-  /**
-   * Validate a value and return it parsed (defaults applied).
-   *
-   * @param value The untrusted value.
-   * @returns The parsed value.
-   * @throws {Error} A zod error listing every issue, when the value does not match.
-   */
-  parse(value: unknown): T;
-  /**
-   * Validate a value without throwing.
-   *
-   * @param value The untrusted value.
-   * @returns `{ success: true, data }` or `{ success: false, error }`.
-   */
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error };
-}
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** The table an event lives in; telemetry and governance events share `telemetry_events`. */
 export type EventTable = "telemetry_events" | "llm_calls" | "connector_calls";
@@ -81,11 +58,11 @@ export interface EmitLlmCallArgs {
   /** Output tokens, an integer >= 0. */
   readonly completion_tokens: number;
   /** Where the price comes from; `"unavailable"` exactly when `cost_status` is. */
-  readonly pricing_version: "litellm-live" | "overrides-static" | "unavailable";
+  readonly pricing_version: PricingVersion;
   /** Cost in EUR, >= 0; required when `cost_status` is `"calculated"`, else null or absent. */
   readonly cost_eur?: number | null;
   /** Where the cost stands. */
-  readonly cost_status: "pending" | "calculated" | "unavailable";
+  readonly cost_status: CostStatus;
   /** The call's idempotency key. */
   readonly idempotency_key: IdempotencyKey;
 }
@@ -101,11 +78,11 @@ export interface EmitConnectorCallArgs {
   /** Call details, a JSON object (default `{}`). */
   readonly envelope: Readonly<Record<string, unknown>>;
   /** Where the price comes from; `"unavailable"` exactly when `cost_status` is. */
-  readonly pricing_version: "litellm-live" | "overrides-static" | "unavailable";
+  readonly pricing_version: PricingVersion;
   /** Cost in EUR, >= 0; required when `cost_status` is `"calculated"`, else null or absent. */
   readonly cost_eur?: number | null;
   /** Where the cost stands. */
-  readonly cost_status: "pending" | "calculated" | "unavailable";
+  readonly cost_status: CostStatus;
   /** The call's idempotency key. */
   readonly idempotency_key: IdempotencyKey;
 }

@@ -9,7 +9,7 @@ import type { Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { checkPutArguments, DigestingStream, foundBy, readAll } from "./_artifact_body.ts";
+import { checkPutArguments, DigestingStream, foundBy, readAll } from "./_artifact_store_body.ts";
 import {
   errorCode,
   fileStoreError,
@@ -22,8 +22,8 @@ import {
   syncDirectory,
   tempPath,
   writeSyncedFile,
-} from "./_artifact_files.ts";
-import { checkArtifactKey, checkArtifactPrefix } from "./_artifact_keys.ts";
+} from "./_local_filesystem_backend_files.ts";
+import { checkArtifactKey, checkArtifactPrefix } from "./_artifact_store_keys.ts";
 import type {
   ArtifactContent,
   ArtifactInfo,

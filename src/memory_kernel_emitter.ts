@@ -5,8 +5,9 @@
  * @module
  */
 import { z } from "zod";
-import { EMIT_KINDS, type EmitKind, parseEmitArgs, tenantIdSchema } from "./_kernel_schemas.ts";
-import { parseContract } from "./_validate.ts";
+import { tenantId } from "./_contract_schema_fields.ts";
+import { EMIT_KINDS, type EmitKind, parseEmitArgs } from "./_kernel_api_schemas.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { IdempotencyConflict } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type {
@@ -65,7 +66,7 @@ type StoredEventBody = StoredEvent extends infer Event
   ? Event extends StoredEvent ? Omit<Event, keyof StoredEventColumns> : never
   : never;
 
-const OptionsSchema = z.strictObject({ tenantId: tenantIdSchema });
+const OptionsSchema = z.strictObject({ tenantId: tenantId() });
 
 interface TableState {
   readonly rows: StoredEvent[];

@@ -10,16 +10,17 @@ import type postgres from "postgres";
 import { z } from "zod";
 import {
   EVENT_COLUMNS,
-  type EventRow,
+  type EventInsert,
   isBrokenConnection,
   isLogicalConflict,
   isUnavailable,
-  toEventRow,
-  toEventRows,
-} from "./_emitter_rows.ts";
-import { type EmitKind, tenantIdSchema } from "./_kernel_schemas.ts";
+  toEventInsert,
+  toEventInserts,
+} from "./_postgres_kernel_emitter_rows.ts";
+import { tenantId } from "./_contract_schema_fields.ts";
+import type { EmitKind } from "./_kernel_api_schemas.ts";
 import type { Sql, TransactionSql } from "./db.ts";
-import { parseContract } from "./_validate.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
 import type {
   EmitConnectorCallArgs,
@@ -61,7 +62,7 @@ export type EmitOutcome = "inserted" | "replayed" | "conflict";
 type Statement = readonly [text: string, params: readonly unknown[]];
 
 const OptionsSchema = z.strictObject({
-  tenantId: tenantIdSchema,
+  tenantId: tenantId(),
   role: z.string().min(1).max(63).optional(),
 });
 
@@ -288,7 +289,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
    * ```
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
-    const rows = toEventRows(events, this.tenantId);
+    const rows = toEventInserts(events, this.tenantId);
     const outcomes = rows.map((): EmitOutcome => "inserted");
     await this.#guard(async () => {
       await this.#price(rows);
@@ -314,7 +315,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   async #emit(kind: EmitKind, args: unknown): Promise<void> {
-    const row = toEventRow(kind, args, this.tenantId);
+    const row = toEventInsert(kind, args, this.tenantId);
     await this.#guard(async () => {
       await this.#price([row]);
       const columns = EVENT_COLUMNS[row.table].map(([name]) => row.columns[name] ?? null);
@@ -336,7 +337,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /** Set `pricing_snapshot_id` on priced rows, creating the day's snapshots on a cache miss. */
-  async #price(rows: readonly EventRow[]): Promise<void> {
+  async #price(rows: readonly EventInsert[]): Promise<void> {
     const day = new Date().toISOString().slice(0, 10);
     if (day !== this.#snapshotDay) {
       this.#snapshots.clear();

@@ -6,7 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import { toDecimal } from "./_decimal.ts";
+import { toDecimal } from "./_pricing_decimal.ts";
+import type { ModelPrice, PriceOverride, PriceTable } from "./price_table.ts";
 import {
   costEur,
   findPrice,
@@ -15,96 +16,10 @@ import {
   readJsonObject,
   readOverrides,
   takenAtText,
-} from "./_price_table.ts";
-import { parseContract } from "./_validate.ts";
+} from "./_pricing_table.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { ValidationError } from "./errors.ts";
-
-/**
- * Where a cost comes from (the kernel API's `pricing_version`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { PricingVersion } from "./pricing.ts";
- *
- * assert.equal(PricingVersion.LitellmLive, "litellm-live");
- * ```
- */
-export const PricingVersion: {
-  readonly LitellmLive: "litellm-live";
-  readonly OverridesStatic: "overrides-static";
-  readonly Unavailable: "unavailable";
-} = Object.freeze({
-  LitellmLive: "litellm-live",
-  OverridesStatic: "overrides-static",
-  Unavailable: "unavailable",
-});
-
-/** Where a cost comes from: `"litellm-live"`, `"overrides-static"` or `"unavailable"`. */
-export type PricingVersion = typeof PricingVersion[keyof typeof PricingVersion];
-
-/**
- * Where a cost stands (the kernel API's `cost_status`). `computeCost` gives `"calculated"` or
- * `"unavailable"`; `"pending"` is for a call recorded before its cost is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { CostStatus } from "./pricing.ts";
- *
- * assert.equal(CostStatus.Calculated, "calculated");
- * ```
- */
-export const CostStatus: {
-  readonly Pending: "pending";
-  readonly Calculated: "calculated";
-  readonly Unavailable: "unavailable";
-} = Object.freeze({ Pending: "pending", Calculated: "calculated", Unavailable: "unavailable" });
-
-/** Where a cost stands: `"pending"`, `"calculated"` or `"unavailable"`. */
-export type CostStatus = typeof CostStatus[keyof typeof CostStatus];
-
-/** What a price table was built from; recorded with the costs computed from it. */
-export interface PricingSnapshot {
-  /** `"litellm-live"` for a LiteLLM price map, `"overrides-static"` for overrides. */
-  readonly pricing_version: "litellm-live" | "overrides-static";
-  /** Where the prices come from (a URL, a file name, `"overrides"`). */
-  readonly source: string;
-  /** EUR per USD used to convert the LiteLLM prices; `null` for overrides (already EUR). */
-  readonly usd_to_eur: number | null;
-  /** When the prices were taken, RFC 3339 in UTC. */
-  readonly taken_at: string;
-}
-
-/** Prices that apply to a whole request once its prompt tokens exceed a threshold. */
-export interface PriceTier {
-  /** The tier applies when `prompt_tokens > above_prompt_tokens`. */
-  readonly above_prompt_tokens: number;
-  /** EUR per prompt token, exact decimal text. */
-  readonly input_eur_per_token: string;
-  /** EUR per completion token, exact decimal text. */
-  readonly output_eur_per_token: string;
-}
-
-/** The prices of one model, in EUR per token as exact decimal text (`"0.0000023"`). */
-export interface ModelPrice {
-  /** LiteLLM's `litellm_provider` (`"openai"`), used for prefixed names; `null` if unknown. */
-  readonly provider: string | null;
-  /** EUR per prompt token up to the first tier. */
-  readonly input_eur_per_token: string;
-  /** EUR per completion token up to the first tier. */
-  readonly output_eur_per_token: string;
-  /** Tiers by ascending threshold. */
-  readonly tiers: readonly PriceTier[];
-}
-
-/** A frozen price table: model name to prices, and where they come from. */
-export interface PriceTable {
-  /** What the table was built from. */
-  readonly snapshot: PricingSnapshot;
-  /** Prices by model name as the source spells it (`"gpt-4o"`, `"azure/gpt-4o"`). */
-  readonly models: Readonly<Record<string, ModelPrice>>;
-}
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** The usage to price (an `EmitLlmCallArgs` fits: other fields are ignored). */
 export interface CostRequest {
@@ -121,7 +36,7 @@ export interface ComputedCost {
   /** EUR rounded half up to 10 decimal places; `null` when the model has no price. */
   readonly cost_eur: number | null;
   /** `"calculated"`, or `"unavailable"` when the model has no price. */
-  readonly cost_status: "calculated" | "unavailable";
+  readonly cost_status: Exclude<CostStatus, "pending">;
   /** The table's version, or `"unavailable"` when the model has no price. */
   readonly pricing_version: PricingVersion;
 }
@@ -142,22 +57,6 @@ export interface ParseLiteLlmPriceMapOptions {
    * @default {"model_prices_and_context_window.json"}
    */
   source?: string;
-}
-
-/** Static prices of one model in EUR per token (numbers or decimal text such as `"0.0000023"`). */
-export interface PriceOverride {
-  /** Provider, so that `"<provider>/<model>"` matches too; without it only the exact name does. */
-  provider?: string;
-  /** EUR per prompt token. */
-  input_eur_per_token: number | string;
-  /** EUR per completion token. */
-  output_eur_per_token: number | string;
-  /** Tiers by strictly ascending `above_prompt_tokens`. */
-  tiers?: readonly {
-    above_prompt_tokens: number;
-    input_eur_per_token: number | string;
-    output_eur_per_token: number | string;
-  }[];
 }
 
 /** Options of {@link priceTableFromOverrides}. */

@@ -6,8 +6,18 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { checked, mint } from "./_trace_value.ts";
-import { formatTracestate, parseTraceparentFields, parseTracestate, randomHexId } from "./_w3c.ts";
+import { z } from "zod";
+import { spanId, traceId } from "./_contract_schema_fields.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import {
+  formatTracestate,
+  MAX_TRACESTATE_MEMBERS,
+  parseTraceparentFields,
+  parseTracestate,
+  randomHexId,
+  TRACESTATE_KEY_PATTERN,
+  TRACESTATE_VALUE_PATTERN,
+} from "./_trace_context_w3c.ts";
 import { ContextMissingError } from "./errors.ts";
 
 /**
@@ -28,6 +38,23 @@ export interface TraceContext {
 }
 
 const storage = new AsyncLocalStorage<TraceContext>();
+
+const TraceContextSchema = z.strictObject({
+  traceId: traceId(),
+  spanId: spanId(),
+  parentSpanId: spanId().optional(),
+  traceFlags: z.int().min(0).max(255),
+  traceState: z.array(z.tuple([
+    z.string().regex(TRACESTATE_KEY_PATTERN, "expected a W3C tracestate key"),
+    z.string().regex(TRACESTATE_VALUE_PATTERN, "expected a W3C tracestate value"),
+  ])).max(MAX_TRACESTATE_MEMBERS).refine(
+    (entries) => new Set(entries.map(([key]) => key)).size === entries.length,
+    "expected unique keys",
+  ),
+});
+
+/** The contexts {@link mint} made: valid and frozen, so they need no second check. */
+const minted = new WeakSet<TraceContext>();
 
 /**
  * Run `fn` with `ctx` as the current trace context, across its `await`s, timers and promises.
@@ -267,4 +294,26 @@ export function injectTraceContext(headers: Headers, ctx?: TraceContext): Header
   if (send.traceState.length > 0) headers.set("tracestate", formatTracestate(send.traceState));
   else headers.delete("tracestate");
   return headers;
+}
+
+/** Freeze a context built from valid parts (its `traceState` and entries too) and remember it. */
+function mint(ctx: TraceContext): TraceContext {
+  const result = Object.freeze({
+    ...ctx,
+    traceState: Object.freeze(ctx.traceState.map((entry) => Object.freeze([...entry] as const))),
+  });
+  minted.add(result);
+  return result;
+}
+
+/**
+ * A checked frozen context: `ctx` itself when {@link mint} made it, else a validated copy.
+ *
+ * @throws {ValidationError} When `ctx` is not a valid trace context.
+ */
+function checked(ctx: TraceContext): TraceContext {
+  if (minted.has(ctx)) return ctx;
+  const parsed = parseContract(TraceContextSchema, "TraceContext", ctx);
+  if (parsed.parentSpanId === undefined) delete parsed.parentSpanId;
+  return mint(parsed);
 }

@@ -10,7 +10,7 @@ Deno.test("checkInserts() finds event-table inserts in any case, spacing and quo
   const found = (await checkInserts(VIOLATING)).map((p) => p.message.split(" outside")[0]).sort();
   assert.deepEqual(found, [
     'sql/seed.sql:1 writes to "llm_calls"',
-    'src/_embedded.ts:4 writes to "llm_calls"',
+    'src/_db_embedded.ts:4 writes to "llm_calls"',
     'src/pricing.ts:2 writes to "llm_calls"',
     'src/pricing.ts:3 writes to "telemetry_events"',
     'src/pricing.ts:6 writes to "connector_calls"',
@@ -35,7 +35,7 @@ Deno.test("checkGraph() reports the import chain to a forbidden driver", async (
   });
   await t.step("s3.ts must not load PostgreSQL, even through a dynamic import", async () => {
     const [problem] = await checkGraph(VIOLATING, "s3.ts");
-    assert.match(problem.message, /s3\.ts -> src\/_embedded\.ts -> npm:@electric-sql\/pglite@/);
+    assert.match(problem.message, /s3\.ts -> src\/_db_embedded\.ts -> npm:@electric-sql\/pglite@/);
   });
 });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { computeContentHash } from "../src/idempotency.ts";
+import type { ContractSchema } from "../src/contract_schema.ts";
 import {
-  type ContractSchema,
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
   EmitLlmCallArgs,

@@ -32,7 +32,7 @@ Deno.test("plm/sql-boundary rejects every form of driver import outside the boun
 });
 
 Deno.test("plm/sql-boundary rejects drivers in entry points and internal helpers", () => {
-  for (const path of ["mod.ts", "postgres.ts", "src/_json.ts", "src/db/extra.ts"]) {
+  for (const path of ["mod.ts", "postgres.ts", "src/_idempotency_json.ts", "src/db/extra.ts"]) {
     assert.equal(lint(path, FORMS["static import"]).length, 1, path);
   }
 });
@@ -55,9 +55,9 @@ Deno.test("plm/sql-boundary allows the boundary files, migrations, tests, bench 
 });
 
 Deno.test("plm/sql-boundary lets only the PGlite starter import @electric-sql, not postgres", () => {
-  assert.deepEqual(lint("src/_embedded.ts", FORMS["PGlite"]), []);
-  assert.deepEqual(lint("src/_embedded.ts", FORMS["pglite-socket"]), []);
-  assert.equal(lint("src/_embedded.ts", FORMS["static import"]).length, 1);
+  assert.deepEqual(lint("src/_db_embedded.ts", FORMS["PGlite"]), []);
+  assert.deepEqual(lint("src/_db_embedded.ts", FORMS["pglite-socket"]), []);
+  assert.equal(lint("src/_db_embedded.ts", FORMS["static import"]).length, 1);
 });
 
 Deno.test("plm/sql-boundary ignores other packages and look-alike names", () => {

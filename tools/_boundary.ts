@@ -28,7 +28,7 @@ export const BOUNDARY_DIRS: readonly string[] = ["migrations/", "tests/", "bench
  * Extra files that may import the embedded PostgreSQL (`@electric-sql/*`) but not postgres.js:
  * the PGlite starter that serves a throwaway database when no PG_DSN is set.
  */
-export const EMBEDDED_FILES: readonly string[] = ["src/_embedded.ts"];
+export const EMBEDDED_FILES: readonly string[] = ["src/_db_embedded.ts"];
 
 /** Event tables that only the boundary files may insert into. */
 export const EVENT_TABLES: readonly string[] = [

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { isCapability } from "../../src/capabilities.ts";
+import { isCapability } from "../../src/vocabulary.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { computeContentHash } from "../../src/idempotency.ts";
 import type { KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";

@@ -10,14 +10,15 @@ import { open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import process from "node:process";
 import { z } from "zod";
-import { isArtifactKey, RESERVED_SEGMENT_PREFIX } from "./_artifact_keys.ts";
+import { sha256Hex } from "./_contract_schema_fields.ts";
+import { isArtifactKey, RESERVED_SEGMENT_PREFIX } from "./_artifact_store_keys.ts";
 import type { ArtifactListEntry } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "./errors.ts";
 
 /** What the sidecar beside each artifact file records. */
 const Sidecar = z.strictObject({
   v: z.literal(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: sha256Hex(),
   contentType: z.string(),
   retentionUntil: z.iso.datetime().optional(),
 });

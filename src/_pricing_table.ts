@@ -5,8 +5,15 @@
  * @module
  */
 import { z } from "zod";
-import { add, type Decimal, formatDecimal, multiply, roundHalfUp, toDecimal } from "./_decimal.ts";
-import { parseContract } from "./_validate.ts";
+import {
+  add,
+  type Decimal,
+  formatDecimal,
+  multiply,
+  roundHalfUp,
+  toDecimal,
+} from "./_pricing_decimal.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { ValidationError } from "./errors.ts";
 import type {
   ModelPrice,
@@ -14,7 +21,7 @@ import type {
   PriceTable,
   PriceTier,
   PricingSnapshot,
-} from "./pricing.ts";
+} from "./price_table.ts";
 
 /** Decimal places of EUR kept in a cost. */
 const COST_PLACES = 10;

@@ -6,36 +6,25 @@
  * @module
  */
 import { z } from "zod";
-import { CAPABILITY_PATTERN, isCapability } from "./capabilities.ts";
-import { findNonJson } from "./_json.ts";
-import { parseContract } from "./_validate.ts";
+import {
+  capability,
+  costStatus,
+  identifier,
+  pricingVersion,
+  sha256Hex,
+  tenantId,
+} from "./_contract_schema_fields.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import { findNonJson } from "./_idempotency_json.ts";
 import { ValidationError } from "./errors.ts";
-
-/** Longest identifier (trace_id, span_id, event_type, model, connector_id), in characters. */
-export const IDENTIFIER_MAX_LENGTH = 128;
-
-/** Where a cost comes from (the `PricingVersion` values). */
-export const PRICING_VERSIONS = ["litellm-live", "overrides-static", "unavailable"] as const;
-
-/** Where a cost stands (the `CostStatus` values). */
-export const COST_STATUSES = ["pending", "calculated", "unavailable"] as const;
-
-const NIL_OR_MAX_UUID = /^(?:0{8}-0{4}-0{4}-0{4}-0{12}|f{8}-f{4}-f{4}-f{4}-f{12})$/;
-
-/** 1 to 128 printable ASCII characters without spaces, so a key always fits a btree entry. */
-function identifier() {
-  return z.string()
-    .min(1)
-    .max(IDENTIFIER_MAX_LENGTH)
-    .regex(/^[\x21-\x7e]*$/, "expected printable ASCII characters without spaces");
-}
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** A token count: an integer from 0 to 2^31 - 1 (PostgreSQL `integer`). */
 function tokenCount() {
   return z.int().min(0).max(2_147_483_647);
 }
 
-/** A JSON object that PostgreSQL can store: plain JSON (see `_json.ts`), no U+0000. */
+/** A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000. */
 function jsonObject() {
   return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
     const problem = findNonJson(value, true);
@@ -45,40 +34,26 @@ function jsonObject() {
   });
 }
 
-/** A tenant id: an RFC 9562 UUID, any case, lowercased; not the nil or max UUID. */
-export const tenantIdSchema = z.uuid().toLowerCase().refine(
-  (id) => !NIL_OR_MAX_UUID.test(id),
-  "the nil and max UUIDs are not tenant ids",
-);
-
 /** The idempotency key (see `IdempotencyKey`). */
 export const idempotencyKeySchema = z.strictObject({
-  tenant_id: tenantIdSchema,
+  tenant_id: tenantId(),
   trace_id: identifier(),
   span_id: identifier(),
   event_type: identifier(),
-  content_hash: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"),
+  content_hash: sha256Hex(),
 });
 
-const capability = z.string()
-  .max(IDENTIFIER_MAX_LENGTH)
-  .regex(CAPABILITY_PATTERN, {
-    message: 'expected a dotted lowercase capability such as "read.parts"',
-    abort: true,
-  })
-  .refine(isCapability, 'expected a built-in capability or an extension starting with "x."');
-
 const cost = {
-  pricing_version: z.enum(PRICING_VERSIONS),
+  pricing_version: pricingVersion(),
   cost_eur: z.number().min(0).nullable().optional(),
-  cost_status: z.enum(COST_STATUSES),
+  cost_status: costStatus(),
 };
 
 /** `emitTelemetry` arguments. */
 export const telemetryArgsSchema = z.strictObject({
   event_type: identifier(),
   span_id: identifier(),
-  capability,
+  capability: capability(),
   payload: jsonObject().default({}),
   idempotency_key: idempotencyKeySchema,
 }).superRefine((args, ctx) => {
@@ -120,7 +95,7 @@ export const llmCallArgsSchema = z.strictObject({
 export const connectorCallArgsSchema = z.strictObject({
   span_id: identifier(),
   connector_id: identifier(),
-  capability,
+  capability: capability(),
   envelope: jsonObject().default({}),
   ...cost,
   idempotency_key: idempotencyKeySchema,
@@ -199,9 +174,9 @@ function sameAs(
 function costRules(
   ctx: z.RefinementCtx,
   args: {
-    pricing_version: typeof PRICING_VERSIONS[number];
+    pricing_version: PricingVersion;
     cost_eur?: number | null;
-    cost_status: typeof COST_STATUSES[number];
+    cost_status: CostStatus;
   },
 ): void {
   const hasCost = args.cost_eur !== undefined && args.cost_eur !== null;

@@ -7,14 +7,14 @@
  * @module
  */
 import { z } from "zod";
-import { EMIT_KINDS, type EmitKind, parseEmitArgs } from "./_kernel_schemas.ts";
-import { parseContract } from "./_validate.ts";
+import { EMIT_KINDS, type EmitKind, parseEmitArgs } from "./_kernel_api_schemas.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { ValidationError, type ValidationIssue } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type { EventTable } from "./kernel_api.ts";
 
 /** One row to write: its table, its `idempotency_key` string and its column values. */
-export interface EventRow {
+export interface EventInsert {
   readonly table: EventTable;
   readonly key: string;
   /** The pricing snapshot the row refers to (`model` is the connector id for connectors). */
@@ -97,7 +97,7 @@ const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300)$/;
  * @returns The row to write.
  * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
  */
-export function toEventRow(kind: EmitKind, args: unknown, tenantId: string): EventRow {
+export function toEventInsert(kind: EmitKind, args: unknown, tenantId: string): EventInsert {
   const parsed = parseEmitArgs(kind, args, tenantId);
   const key = parsed.idempotency_key;
   const common = {
@@ -148,16 +148,16 @@ export function toEventRow(kind: EmitKind, args: unknown, tenantId: string): Eve
  * @returns One row per event, in order.
  * @throws {ValidationError} When any event is invalid; no row is returned then.
  */
-export function toEventRows(events: unknown, tenantId: string): EventRow[] {
+export function toEventInserts(events: unknown, tenantId: string): EventInsert[] {
   if (!Array.isArray(events)) {
     throw new ValidationError("KernelEvent[]", [{ path: "", message: "expected an array" }]);
   }
-  const rows: EventRow[] = [];
+  const rows: EventInsert[] = [];
   const issues: ValidationIssue[] = [];
   events.forEach((event: unknown, index) => {
     try {
       const { kind, args } = parseContract(BatchEventSchema, "KernelEvent", event);
-      rows.push(toEventRow(kind, args, tenantId));
+      rows.push(toEventInsert(kind, args, tenantId));
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       const prefix = error.contract === "KernelEvent" ? `${index}` : `${index}.args`;
