@@ -16,6 +16,7 @@
  */
 import { join, relative } from "node:path";
 import { type DriverFamily, driverFamily, EVENT_TABLES, insideBoundary } from "./_boundary.ts";
+import { denoInfo, displayName, graphEdges } from "./_module_graph.ts";
 
 /** One boundary violation. */
 export interface BoundaryProblem {
@@ -93,15 +94,7 @@ export async function checkInserts(root: string): Promise<BoundaryProblem[]> {
  * @throws {Error} When `deno info` fails (missing file, unresolvable import).
  */
 export async function checkGraph(root: string, entry: string): Promise<BoundaryProblem[]> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-  }).output();
-  if (!output.success) {
-    throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  const info: DenoInfo = JSON.parse(new TextDecoder().decode(output.stdout));
+  const info = await denoInfo(root, entry);
   const edges = graphEdges(info);
   const forbidden = ENTRY_POLICY[entry];
   const parent = new Map<string, string>();
@@ -130,43 +123,6 @@ export async function checkGraph(root: string, entry: string): Promise<BoundaryP
     }
   }
   return problems;
-}
-
-interface DenoInfo {
-  roots: string[];
-  redirects: Record<string, string>;
-  modules: {
-    specifier: string;
-    kind?: string;
-    npmPackage?: string;
-    dependencies?: { code?: { specifier: string }; type?: { specifier: string } }[];
-  }[];
-  npmPackages: Record<string, { dependencies: string[] }>;
-}
-
-/** Adjacency of the graph: module specifiers and `npm:<name>@<version>` package ids. */
-function graphEdges(info: DenoInfo): Map<string, string[]> {
-  const resolve = (specifier: string) => info.redirects[specifier] ?? specifier;
-  const edges = new Map<string, string[]>();
-  for (const module of info.modules) {
-    if (module.npmPackage !== undefined) {
-      edges.set(module.specifier, [`npm:${module.npmPackage}`]);
-      continue;
-    }
-    const targets = (module.dependencies ?? []).flatMap((dep) =>
-      [dep.code?.specifier, dep.type?.specifier].filter((s) => s !== undefined).map(resolve)
-    );
-    edges.set(module.specifier, targets);
-  }
-  for (const [id, pkg] of Object.entries(info.npmPackages)) {
-    edges.set(`npm:${id}`, pkg.dependencies.map((dep) => `npm:${dep}`));
-  }
-  return edges;
-}
-
-function displayName(root: string, specifier: string): string {
-  if (!specifier.startsWith("file:")) return specifier.replace(/^npm:\/?/, "npm:");
-  return relative(root, new URL(specifier).pathname);
 }
 
 async function* walk(root: string, dir: string): AsyncGenerator<string> {
