@@ -1,6 +1,6 @@
 /**
  * Internal: what the PostgreSQL emitter writes, without the driver. Turns validated kernel
- * arguments into table rows (column names and SQL types of each event table), validates a
+ * arguments into table rows (and the column order of each event table), validates a
  * batch as a whole, and classifies driver errors by their fields (`code`, `constraint_name`),
  * never by message text.
  *
@@ -13,6 +13,9 @@ import { ValidationError, type ValidationIssue } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type { EventTable } from "./kernel_api.ts";
 
+const KEY_COLUMNS = ["trace_id", "span_id", "event_type", "idempotency_key", "content_hash"];
+const COST_COLUMNS = ["pricing_version", "cost_eur", "cost_status", "pricing_snapshot_id"];
+
 /** One row to write: its table, its `idempotency_key` string and its column values. */
 export interface EventInsert {
   readonly table: EventTable;
@@ -23,28 +26,14 @@ export interface EventInsert {
   readonly columns: Record<string, unknown>;
 }
 
-/** Columns the emitter writes per table (besides `tenant_id`), in order, with SQL types. */
-export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly (readonly [string, string])[]>> = {
-  telemetry_events: [
-    ...keyColumns(),
-    ["event_kind", "text"],
-    ["capability", "text"],
-    ["payload", "jsonb"],
-  ],
-  llm_calls: [
-    ...keyColumns(),
-    ["model", "text"],
-    ["prompt_tokens", "int4"],
-    ["completion_tokens", "int4"],
-    ...costColumns(),
-  ],
-  connector_calls: [
-    ...keyColumns(),
-    ["connector_id", "text"],
-    ["capability", "text"],
-    ["envelope", "jsonb"],
-    ...costColumns(),
-  ],
+/**
+ * Columns the emitter writes per table (besides `tenant_id`), in the order of the parameters of
+ * its one-row insert.
+ */
+export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly string[]>> = {
+  telemetry_events: [...KEY_COLUMNS, "event_kind", "capability", "payload"],
+  llm_calls: [...KEY_COLUMNS, "model", "prompt_tokens", "completion_tokens", ...COST_COLUMNS],
+  connector_calls: [...KEY_COLUMNS, "connector_id", "capability", "envelope", ...COST_COLUMNS],
 };
 
 const BatchEventSchema = z.strictObject({
@@ -206,23 +195,4 @@ export function isBrokenConnection(error: unknown): boolean {
 export function isLogicalConflict(error: unknown, table: EventTable): boolean {
   const fields = error as { code?: unknown; constraint_name?: unknown } | null;
   return fields?.code === "23505" && fields.constraint_name === `uq_${table}_logical`;
-}
-
-function keyColumns(): (readonly [string, string])[] {
-  return [
-    ["trace_id", "text"],
-    ["span_id", "text"],
-    ["event_type", "text"],
-    ["idempotency_key", "text"],
-    ["content_hash", "text"],
-  ];
-}
-
-function costColumns(): (readonly [string, string])[] {
-  return [
-    ["pricing_version", "text"],
-    ["cost_eur", "numeric"],
-    ["cost_status", "text"],
-    ["pricing_snapshot_id", "int8"],
-  ];
 }

@@ -255,7 +255,7 @@ export interface KernelEmitter {
    *
    * @param args The event; `payload` may be left out.
    * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    */
   emitTelemetry(
@@ -266,7 +266,7 @@ export interface KernelEmitter {
    *
    * @param args The event; `payload` may be left out.
    * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    */
   emitGovernance(
@@ -277,7 +277,7 @@ export interface KernelEmitter {
    *
    * @param args The call.
    * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void>;
@@ -286,7 +286,7 @@ export interface KernelEmitter {
    *
    * @param args The call; `envelope` may be left out.
    * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    */
   recordConnectorCall(

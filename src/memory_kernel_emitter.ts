@@ -130,54 +130,26 @@ export class MemoryKernelEmitter implements KernelEmitter {
     this.tenantId = parseContract(OptionsSchema, "MemoryKernelEmitterOptions", options).tenantId;
   }
 
-  /**
-   * Store a telemetry event in `telemetry_events`.
-   *
-   * @param args The event; `payload` may be left out.
-   * @returns Once stored, or at once for a replay.
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the identity was stored with another key.
-   */
+  /** {@inheritDoc KernelEmitter.emitTelemetry} */
   emitTelemetry(
     args: Omit<EmitTelemetryArgs, "payload"> & { readonly payload?: Record<string, unknown> },
   ): Promise<void> {
     return this.#emit("telemetry", args);
   }
 
-  /**
-   * Store a governance event in `telemetry_events`.
-   *
-   * @param args The event; `payload` may be left out.
-   * @returns Once stored, or at once for a replay.
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the identity was stored with another key.
-   */
+  /** {@inheritDoc KernelEmitter.emitGovernance} */
   emitGovernance(
     args: Omit<EmitGovernanceArgs, "payload"> & { readonly payload?: Record<string, unknown> },
   ): Promise<void> {
     return this.#emit("governance", args);
   }
 
-  /**
-   * Store an LLM call in `llm_calls`.
-   *
-   * @param args The call.
-   * @returns Once stored, or at once for a replay.
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the identity was stored with another key.
-   */
+  /** {@inheritDoc KernelEmitter.recordLlmCall} */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void> {
     return this.#emit("llm_call", args);
   }
 
-  /**
-   * Store a connector call in `connector_calls`.
-   *
-   * @param args The call; `envelope` may be left out.
-   * @returns Once stored, or at once for a replay.
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the identity was stored with another key.
-   */
+  /** {@inheritDoc KernelEmitter.recordConnectorCall} */
   recordConnectorCall(
     args:
       & Omit<EmitConnectorCallArgs, "envelope">

@@ -70,39 +70,97 @@ const OptionsSchema = z.strictObject({
  * Sets the tenant transaction-locally inside the statement. Inserts read from `g`; lookups
  * refer to `g.tenant` in a subquery, so they run after the setting (row-level security reads it).
  */
-const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant) ";
+const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant)";
 
 /**
- * Per table: the one-statement emit, the batch insert and the lookup of existing keys. The
- * batch inserts in identity order (one order for every transaction, so concurrent batches
- * cannot deadlock), keeping the batch order (`ord`) among events of one identity.
+ * Per table: the one-statement emit (parameters: the tenant, then the row's values in
+ * {@link EVENT_COLUMNS} order), the batch insert (the tenant and a JSON array of rows) and the
+ * lookup of existing keys. The batch inserts in identity order (one order for every
+ * transaction, so concurrent batches cannot deadlock), keeping the batch order (`ord`) among
+ * events of one identity.
  */
-const STATEMENTS = Object.fromEntries(
-  (Object.keys(EVENT_COLUMNS) as EventTable[]).map((table) => {
-    const names = EVENT_COLUMNS[table].map(([name]) => name);
-    const params = EVENT_COLUMNS[table].map(([, type], i) => `$${i + 2}::${type}`);
-    const record = EVENT_COLUMNS[table].map(([name, type]) => `${name} ${type}`);
-    const insert = `${WITH_TENANT}insert into ${table} (tenant_id, ${names.join(", ")}) `;
-    return [table, {
-      one: `${insert}select $1::uuid, ${params.join(", ")} from g ` +
-        `on conflict on constraint ${table}_idempotency_key_key do nothing returning id`,
-      many: `${insert}select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
-        `from g, jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}, ord int4) ` +
-        "order by r.trace_id, r.span_id, r.event_type, r.ord " +
-        "on conflict do nothing returning idempotency_key",
-      existing: `${WITH_TENANT}select array(select idempotency_key from ${table} ` +
-        "where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g",
-    }];
-  }),
-) as Record<EventTable, { one: string; many: string; existing: string }>;
+const STATEMENTS: Readonly<Record<EventTable, { one: string; many: string; existing: string }>> = {
+  telemetry_events: {
+    one: `${WITH_TENANT}
+      insert into telemetry_events (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, event_kind, capability, payload)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+        $9::jsonb from g
+      on conflict on constraint telemetry_events_idempotency_key_key do nothing returning id`,
+    many: `${WITH_TENANT}
+      insert into telemetry_events (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, event_kind, capability, payload)
+      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+        r.event_kind, r.capability, r.payload
+      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
+        idempotency_key text, content_hash text, event_kind text, capability text,
+        payload jsonb, ord int4)
+      order by r.trace_id, r.span_id, r.event_type, r.ord
+      on conflict do nothing returning idempotency_key`,
+    existing: `${WITH_TENANT}
+      select array(select idempotency_key from telemetry_events
+        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
+  },
+  llm_calls: {
+    one: `${WITH_TENANT}
+      insert into llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
+        cost_status, pricing_snapshot_id)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int4,
+        $9::int4, $10::text, $11::numeric, $12::text, $13::int8 from g
+      on conflict on constraint llm_calls_idempotency_key_key do nothing returning id`,
+    many: `${WITH_TENANT}
+      insert into llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
+        cost_status, pricing_snapshot_id)
+      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+        r.model, r.prompt_tokens, r.completion_tokens, r.pricing_version, r.cost_eur,
+        r.cost_status, r.pricing_snapshot_id
+      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
+        idempotency_key text, content_hash text, model text, prompt_tokens int4,
+        completion_tokens int4, pricing_version text, cost_eur numeric, cost_status text,
+        pricing_snapshot_id int8, ord int4)
+      order by r.trace_id, r.span_id, r.event_type, r.ord
+      on conflict do nothing returning idempotency_key`,
+    existing: `${WITH_TENANT}
+      select array(select idempotency_key from llm_calls
+        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
+  },
+  connector_calls: {
+    one: `${WITH_TENANT}
+      insert into connector_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, connector_id, capability, envelope, pricing_version, cost_eur,
+        cost_status, pricing_snapshot_id)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+        $9::jsonb, $10::text, $11::numeric, $12::text, $13::int8 from g
+      on conflict on constraint connector_calls_idempotency_key_key do nothing returning id`,
+    many: `${WITH_TENANT}
+      insert into connector_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, connector_id, capability, envelope, pricing_version, cost_eur,
+        cost_status, pricing_snapshot_id)
+      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+        r.connector_id, r.capability, r.envelope, r.pricing_version, r.cost_eur,
+        r.cost_status, r.pricing_snapshot_id
+      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
+        idempotency_key text, content_hash text, connector_id text, capability text,
+        envelope jsonb, pricing_version text, cost_eur numeric, cost_status text,
+        pricing_snapshot_id int8, ord int4)
+      order by r.trace_id, r.span_id, r.event_type, r.ord
+      on conflict do nothing returning idempotency_key`,
+    existing: `${WITH_TENANT}
+      select array(select idempotency_key from connector_calls
+        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
+  },
+};
 
-const SNAPSHOT_INSERT = `${WITH_TENANT}insert into pricing_snapshots ` +
-  "(tenant_id, model, snapshot_date, pricing_version) select $1::uuid, $2::text, $3::date, " +
-  "$4::text from g on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing " +
-  "returning id";
-const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots ` +
-  "where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date) as id " +
-  "from g";
+const SNAPSHOT_INSERT = `${WITH_TENANT}
+  insert into pricing_snapshots (tenant_id, model, snapshot_date, pricing_version)
+  select $1::uuid, $2::text, $3::date, $4::text from g
+  on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing returning id`;
+const SNAPSHOT_SELECT = `${WITH_TENANT}
+  select (select id from pricing_snapshots
+    where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date) as id
+  from g`;
 
 /**
  * A {@link KernelEmitter} for one tenant on PostgreSQL (the schema of this package's
@@ -174,12 +232,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record a telemetry event in `telemetry_events`.
+   * {@inheritDoc KernelEmitter.emitTelemetry}
    *
-   * @param args The event; `payload` may be left out.
-   * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   emitTelemetry(
@@ -189,12 +243,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record a governance event in `telemetry_events`.
+   * {@inheritDoc KernelEmitter.emitGovernance}
    *
-   * @param args The event; `payload` may be left out.
-   * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   emitGovernance(
@@ -204,12 +254,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record an LLM call in `llm_calls`, referring to the day's pricing snapshot of its model.
+   * {@inheritDoc KernelEmitter.recordLlmCall}
    *
-   * @param args The call.
-   * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void> {
@@ -217,13 +263,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record a connector call in `connector_calls`, referring to the day's pricing snapshot of
-   * its connector.
+   * {@inheritDoc KernelEmitter.recordConnectorCall}
    *
-   * @param args The call; `envelope` may be left out.
-   * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   recordConnectorCall(
@@ -318,7 +359,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
     const row = toEventInsert(kind, args, this.tenantId);
     await this.#guard(async () => {
       await this.#price([row]);
-      const columns = EVENT_COLUMNS[row.table].map(([name]) => row.columns[name] ?? null);
+      const columns = EVENT_COLUMNS[row.table].map((name) => row.columns[name] ?? null);
       const statement: Statement = [STATEMENTS[row.table].one, [this.tenantId, ...columns]];
       try {
         await this.#run(statement);
