@@ -21,8 +21,9 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { IdempotencyConflict } from "../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../src/idempotency.ts";
+import { idempotencyKeyToString } from "../src/idempotency.ts";
 import { PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
+import { newTraceId, telemetryArgs } from "../tests/_helpers.ts";
 import { openTestDatabase } from "../tests/_pg.ts";
 
 const ROUNDS = 3;
@@ -40,21 +41,10 @@ try {
     tenantId,
     ...(db.embedded ? { role: "plm_kernel_writer" } : {}),
   });
-  const traceId = crypto.randomUUID().replaceAll("-", "");
+  const traceId = newTraceId();
   let serial = 0;
-  const event = (payload: Record<string, string | number> = PAYLOAD, spanId = `s${serial++}`) => ({
-    event_type: "skill.run.step",
-    span_id: spanId,
-    capability: "read.bom",
-    payload,
-    idempotency_key: {
-      tenant_id: tenantId,
-      trace_id: traceId,
-      span_id: spanId,
-      event_type: "skill.run.step",
-      content_hash: computeContentHash(payload),
-    },
-  });
+  const event = (payload: Record<string, string | number> = PAYLOAD, spanId = `s${serial++}`) =>
+    telemetryArgs(tenantId, { traceId, spanId, payload });
   const stored = event();
   await emitter.emitTelemetry(stored);
 
@@ -65,7 +55,7 @@ try {
         insert into telemetry_events (tenant_id, trace_id, span_id, event_kind, event_type,
           capability, payload, idempotency_key, content_hash)
         values (${tenantId}, ${traceId}, ${args.span_id}, 'telemetry', ${args.event_type},
-          ${args.capability}, ${db.sql.json(args.payload)},
+          ${args.capability}, ${db.sql.json(args.payload as Record<string, string | number>)},
           ${idempotencyKeyToString(args.idempotency_key)}, ${args.idempotency_key.content_hash})`;
       return 1;
     }],

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../src/idempotency.ts";
+import { idempotencyKeyToString } from "../src/idempotency.ts";
 import { MemoryKernelEmitter } from "../src/memory_kernel_emitter.ts";
 import { kernelEmitterSuite } from "./_emitter_suite.ts";
+import { telemetryArgs } from "./_helpers.ts";
 
 Deno.test("MemoryKernelEmitter passes the emitter suite", (t) =>
   kernelEmitterSuite(t, (tenantId) => {
@@ -16,20 +17,10 @@ Deno.test("MemoryKernelEmitter passes the emitter suite", (t) =>
 
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
 
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+
 function telemetry(payload: Record<string, unknown>) {
-  return {
-    event_type: "skill.run.started",
-    span_id: "00f067aa0ba902b7",
-    capability: "read.bom",
-    payload,
-    idempotency_key: {
-      tenant_id: TENANT,
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      event_type: "skill.run.started",
-      content_hash: computeContentHash(payload),
-    },
-  };
+  return telemetryArgs(TENANT, { traceId: TRACE, payload });
 }
 
 Deno.test("MemoryKernelEmitter() refuses a bad tenant id at construction", () => {

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { computeCost, parseLiteLlmPriceMap, priceTableFromOverrides } from "../src/pricing.ts";
 import type { PriceTable } from "../src/price_table.ts";
 import { EmitLlmCallArgs } from "../src/kernel_api.ts";
-import { computeContentHash } from "../src/idempotency.ts";
+import { llmCallArgs } from "./_helpers.ts";
 import { ValidationError } from "../src/errors.ts";
 
 const FIXTURE = new URL("./fixtures/litellm_prices.json", import.meta.url);
@@ -328,20 +328,12 @@ Deno.test("computeCost() refuses a hand-built table with a non-decimal price", (
 });
 
 Deno.test("computeCost() results spread into EmitLlmCallArgs", () => {
-  const call = {
-    span_id: "00f067aa0ba902b7",
-    prompt_tokens: 1000,
-    completion_tokens: 100,
-    idempotency_key: {
-      tenant_id: "0b9c2f4e-6a1d-4c3e-9f7a-2d5b8e1c4a60",
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      event_type: "llm.call",
-      content_hash: computeContentHash({}),
-    },
-  };
+  const tenantId = "0b9c2f4e-6a1d-4c3e-9f7a-2d5b8e1c4a60";
   for (const model of ["gpt-4o", "gpt-99"]) {
-    const args = { ...call, model, ...computeCost({ ...call, model }, TABLE) };
+    const { cost_eur: _, ...call } = llmCallArgs(tenantId, {
+      call: { model, prompt_tokens: 1000 },
+    });
+    const args = { ...call, ...computeCost({ ...call, completion_tokens: 100 }, TABLE) };
     assert.equal(EmitLlmCallArgs.safeParse(args).success, true, model);
   }
 });

@@ -8,7 +8,7 @@
  */
 import { connect, startEmbeddedPostgres } from "../src/db.ts";
 import { IdempotencyConflict } from "../src/errors.ts";
-import { computeContentHash, type IdempotencyKey } from "../src/idempotency.ts";
+import type { IdempotencyKey } from "../src/idempotency.ts";
 import { migrate } from "../src/migrate.ts";
 import { PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
 import { computeCost, priceTableFromOverrides } from "../src/pricing.ts";
@@ -19,6 +19,7 @@ import {
   requireTraceContext,
   withTraceContext,
 } from "../src/trace_context.ts";
+import { idempotencyKey } from "../tests/_helpers.ts";
 
 const db = await openDatabase();
 try {
@@ -119,13 +120,8 @@ try {
 
 /** The idempotency key of an event in the current tenant and trace. */
 function key(spanId: string, eventType: string, content: unknown): IdempotencyKey {
-  return {
-    tenant_id: requireTenant(),
-    trace_id: requireTraceContext().traceId,
-    span_id: spanId,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
-  };
+  const traceId = requireTraceContext().traceId;
+  return idempotencyKey(requireTenant(), { traceId, spanId, eventType, content });
 }
 
 function show(value: unknown): string {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { isCapability } from "../../src/vocabulary.ts";
 import { ValidationError } from "../../src/errors.ts";
-import { computeContentHash } from "../../src/idempotency.ts";
 import type { KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
+import { idempotencyKey } from "../_helpers.ts";
 import { openTestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 
@@ -76,11 +76,7 @@ const nonJson = fc.constantFrom<unknown>(
 function validArgs(kind: Kind, tenantId: string): fc.Arbitrary<Args> {
   const trace = fc.uuid().map((uuid) => uuid.replaceAll("-", ""));
   const key = (traceId: string, spanId: string, eventType: string, content: unknown) => ({
-    tenant_id: tenantId,
-    trace_id: traceId,
-    span_id: spanId,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
+    ...idempotencyKey(tenantId, { traceId, spanId, eventType, content }),
   });
   const payload = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), {
     maxKeys: 4,

@@ -80,47 +80,65 @@ Deno.test("migrate() run concurrently applies each revision exactly once", async
   assert.deepEqual(await revisions(), []);
 });
 
-Deno.test("migrate() waits for the advisory lock another migration holds", async (t) => {
-  await using db = await openTestDatabase({ migrate: false });
-  if (db.skipOnEmbedded(t, "PGlite shares one session, so the lock cannot be held elsewhere")) {
-    return;
-  }
-  const holder = await db.sql.reserve();
-  await holder.unsafe(LOCK);
-  let done = false;
-  const running = migrate(db.dsn).then((steps) => (done = true, steps));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const [{ table }] = await db.sql`select to_regclass('tenants') as table`;
-  assert.equal(done, false);
-  assert.equal(table, null, "a revision ran while the lock was held");
-  await holder.unsafe("select pg_advisory_unlock_all()");
-  holder.release();
-  assert.equal((await running).length, 12);
+Deno.test({
+  name: "migrate() waits for the advisory lock another migration holds",
+  // PGlite shares one session, so the lock cannot be held elsewhere.
+  ignore: isEmbedded(),
+  async fn() {
+    await using db = await openTestDatabase({ migrate: false });
+    const holder = await db.sql.reserve();
+    await holder.unsafe(LOCK);
+    let done = false;
+    const running = migrate(db.dsn).then((steps) => (done = true, steps));
+    await waitFor(async () => {
+      const [{ waiting }] = await db.sql`
+        select count(*)::int as waiting from pg_locks
+        where locktype = 'advisory' and not granted and database = (
+          select oid from pg_database where datname = current_database())`;
+      return waiting > 0;
+    });
+    const [{ table }] = await db.sql`select to_regclass('tenants') as table`;
+    assert.equal(done, false);
+    assert.equal(table, null, "a revision ran while the lock was held");
+    await holder.unsafe("select pg_advisory_unlock_all()");
+    holder.release();
+    assert.equal((await running).length, 12);
+  },
 });
 
-Deno.test("migrate() down keeps the roles another database still uses", async (t) => {
-  await using db = await openTestDatabase();
-  if (db.embedded) {
-    // One database and no member roles: down to zero drops both roles.
+Deno.test({
+  name: "migrate() down to zero drops both roles when no other database uses them",
+  // On a server, other databases of the cluster (other test files) may use the roles.
+  ignore: !isEmbedded(),
+  async fn() {
+    await using db = await openTestDatabase();
     await db.migrate({ to: 0 });
     const roles = await db.sql`select rolname from pg_roles where rolname like 'plm\\_%'`;
     assert.deepEqual([...roles], []);
-    return void db.skipOnEmbedded(t, "a second database on the same cluster");
-  }
-  await using other = await openTestDatabase();
-  const tenant = crypto.randomUUID();
-  await other.sql`insert into tenants (id, name) values (${tenant}, 't')`;
-  assert.equal((await db.migrate({ to: 0 })).length, 12);
-  const roles = await db.sql`
+  },
+});
+
+Deno.test({
+  name: "migrate() down keeps the roles another database still uses",
+  // PGlite serves one database: there is no second one on the same cluster.
+  ignore: isEmbedded(),
+  async fn() {
+    await using db = await openTestDatabase();
+    await using other = await openTestDatabase();
+    const tenant = crypto.randomUUID();
+    await other.sql`insert into tenants (id, name) values (${tenant}, 't')`;
+    assert.equal((await db.migrate({ to: 0 })).length, 12);
+    const roles = await db.sql`
     select rolname, rolbypassrls from pg_roles
     where rolname in ('plm_kernel_writer', 'plm_migrator') order by rolname`;
-  assert.deepEqual(roles.map((r) => [r.rolname, r.rolbypassrls]), [
-    ["plm_kernel_writer", false],
-    ["plm_migrator", true],
-  ]);
-  const rows = await tenantScoped(other.writer, tenant, (tx) => tx`select id from tenants`);
-  assert.deepEqual(rows.map((r) => r.id), [tenant]);
-  assert.equal((await db.migrate()).length, 12);
+    assert.deepEqual(roles.map((r) => [r.rolname, r.rolbypassrls]), [
+      ["plm_kernel_writer", false],
+      ["plm_migrator", true],
+    ]);
+    const rows = await tenantScoped(other.writer, tenant, (tx) => tx`select id from tenants`);
+    assert.deepEqual(rows.map((r) => r.id), [tenant]);
+    assert.equal((await db.migrate()).length, 12);
+  },
 });
 
 Deno.test("deno task migrate: up, status, down, exit codes and messages", async (t) => {
@@ -222,3 +240,11 @@ Deno.test("migrate() continues a database migrated by the Node build (.js names)
   assert.equal(count, 3);
   assert.equal((await migrate(db.sql)).length, 9);
 });
+
+/** Poll `condition` every 20 ms until it holds; fail after 10 seconds. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !await condition();) {
+    if (Date.now() > deadline) throw new Error("the condition did not hold within 10 seconds");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import process from "node:process";
 import {
   HeadObjectCommand,
@@ -14,6 +13,7 @@ import {
 } from "../../src/errors.ts";
 import { ObjectStoreBackend } from "../../src/object_store_backend.ts";
 import { artifactSuite } from "../_artifact_suite.ts";
+import { closedPort } from "../_helpers.ts";
 import { type S3rverHandle, startS3rver } from "../_s3rver.ts";
 
 const text = (value: string) => new TextEncoder().encode(value);
@@ -253,12 +253,3 @@ Deno.test("ObjectStoreBackend checks keys before sending anything", async () => 
     store.close();
   }
 });
-
-/** A loopback port that was free a moment ago and has no listener. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
