@@ -23,7 +23,7 @@ import { pipeline } from "node:stream/promises";
 import { IdempotencyConflict } from "../src/errors.ts";
 import { idempotencyKeyToString } from "../src/idempotency.ts";
 import { PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
-import { newTraceId, telemetryArgs } from "../tests/_helpers.ts";
+import { newTraceId, telemetry } from "../tests/_helpers.ts";
 import { openTestDatabase } from "../tests/_pg.ts";
 
 const ROUNDS = 3;
@@ -44,7 +44,7 @@ try {
   const traceId = newTraceId();
   let serial = 0;
   const event = (payload: Record<string, string | number> = PAYLOAD, spanId = `s${serial++}`) =>
-    telemetryArgs(tenantId, { traceId, spanId, payload });
+    telemetry(tenantId, { traceId, spanId, payload });
   const stored = event();
   await emitter.emitTelemetry(stored);
 

@@ -15,22 +15,8 @@
 import assert from "node:assert/strict";
 import { IdempotencyConflict, ValidationError } from "../src/errors.ts";
 import { idempotencyKeyToString } from "../src/idempotency.ts";
-import type {
-  EmitConnectorCallArgs,
-  EmitGovernanceArgs,
-  EmitLlmCallArgs,
-  EmitTelemetryArgs,
-  EventTable,
-  KernelEmitter,
-} from "../src/kernel_api.ts";
-import {
-  connectorCallArgs,
-  governanceArgs,
-  llmCallArgs,
-  newTraceId,
-  telemetryArgs,
-  UNPRICED,
-} from "./_helpers.ts";
+import type { EventTable, KernelEmitter } from "../src/kernel_api.ts";
+import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "./_helpers.ts";
 
 /** One emitter for one tenant, plus what the suite needs to observe it. */
 export interface EmitterHarness {
@@ -45,7 +31,8 @@ export interface EmitterHarness {
 /** Opens a harness whose emitter writes for `tenantId` (a fresh lowercase UUID). */
 export type OpenEmitter = (tenantId: string) => Promise<EmitterHarness>;
 
-type Args = EmitTelemetryArgs | EmitGovernanceArgs | EmitLlmCallArgs | EmitConnectorCallArgs;
+/** Arguments of any of the four methods. */
+type Args = Parameters<KernelEmitter[keyof KernelEmitter]>[0];
 
 interface Method {
   readonly name: keyof KernelEmitter;
@@ -58,30 +45,30 @@ const TELEMETRY: Method = {
   name: "emitTelemetry",
   table: "telemetry_events",
   args: (tenantId, traceId, variant = 0) =>
-    telemetryArgs(tenantId, { traceId, payload: { skill: "bom-diff", step: variant } }),
+    telemetry(tenantId, { traceId, payload: { skill: "bom-diff", step: variant } }),
 };
 
 const GOVERNANCE: Method = {
   name: "emitGovernance",
   table: "telemetry_events",
   args: (tenantId, traceId, variant = 0) =>
-    governanceArgs(tenantId, { traceId, payload: { approver: `u-${variant}` } }),
+    governance(tenantId, { traceId, payload: { approver: `u-${variant}` } }),
 };
 
 const LLM_CALL: Method = {
   name: "recordLlmCall",
   table: "llm_calls",
   args: (tenantId, traceId, variant = 0) =>
-    llmCallArgs(tenantId, { traceId, call: { prompt_tokens: 1200 + variant } }),
+    llmCall(tenantId, { traceId, call: { prompt_tokens: 1200 + variant } }),
 };
 
 const CONNECTOR_CALL: Method = {
   name: "recordConnectorCall",
   table: "connector_calls",
   args: (tenantId, traceId, variant = 0) =>
-    connectorCallArgs(tenantId, {
+    connectorCall(tenantId, {
       traceId,
-      call: { ...UNPRICED, envelope: { part: `P-${variant}` } },
+      call: { ...NO_COST, envelope: { part: `P-${variant}` } },
     }),
 };
 

@@ -4,7 +4,7 @@
  * event's), fresh trace ids, and a closed loopback port.
  *
  * ```ts ignore
- * const args = llmCallArgs(tenantId, { traceId, call: { model: "gpt-4o-mini" } });
+ * const args = llmCall(tenantId, { traceId, call: { model: "gpt-4o-mini" } });
  * await emitter.recordLlmCall(args);
  * ```
  *
@@ -29,6 +29,9 @@ export interface EventPlace {
   /** The event's span (and the key's). @default SPAN_ID */
   spanId?: string;
 }
+
+/** Options of the telemetry and governance builders: `payload` is the hashed content. */
+type PayloadOptions = EventPlace & { payload?: Record<string, unknown> };
 
 /** The cost fields of LLM and connector calls. */
 type Cost = Pick<EmitLlmCallArgs, "pricing_version" | "cost_eur" | "cost_status">;
@@ -58,47 +61,34 @@ export function idempotencyKey(
 }
 
 /** Valid `emitTelemetry` arguments (`skill.run.started`, `read.bom`); `payload` is the content. */
-export function telemetryArgs(
+export function telemetry(
   tenantId: string,
-  options: EventPlace & { payload?: Record<string, unknown> } = {},
+  options: PayloadOptions = {},
 ): EmitTelemetryArgs {
-  const { payload = { skill: "bom-diff" }, spanId = SPAN_ID } = options;
-  return {
-    event_type: "skill.run.started",
-    span_id: spanId,
+  const { payload = { skill: "bom-diff" } } = options;
+  const eventType = "skill.run.started";
+  return keyed(tenantId, options, eventType, {
+    event_type: eventType,
     capability: "read.bom",
     payload,
-    idempotency_key: idempotencyKey(tenantId, {
-      ...options,
-      eventType: "skill.run.started",
-      content: payload,
-    }),
-  };
+  });
 }
 
 /** Valid `emitGovernance` arguments (`hitl.approved`); `payload` is the content. */
-export function governanceArgs(
+export function governance(
   tenantId: string,
-  options: EventPlace & { payload?: Record<string, unknown> } = {},
+  options: PayloadOptions = {},
 ): EmitGovernanceArgs {
-  const { payload = { approver: "u-42" }, spanId = SPAN_ID } = options;
-  return {
-    governance_event_type: "hitl.approved",
-    span_id: spanId,
-    payload,
-    idempotency_key: idempotencyKey(tenantId, {
-      ...options,
-      eventType: "hitl.approved",
-      content: payload,
-    }),
-  };
+  const { payload = { approver: "u-42" } } = options;
+  const eventType = "hitl.approved";
+  return keyed(tenantId, options, eventType, { governance_event_type: eventType, payload });
 }
 
 /**
  * Valid `recordLlmCall` arguments: `gpt-4o`, 1200 + 300 tokens, a calculated `litellm-live`
  * cost of 0.0125 EUR unless `call` says otherwise (`cost_eur` is left out unless calculated).
  */
-export function llmCallArgs(
+export function llmCall(
   tenantId: string,
   options: EventPlace & { call?: Partial<Omit<EmitLlmCallArgs, "span_id" | "idempotency_key">> } =
     {},
@@ -111,11 +101,7 @@ export function llmCallArgs(
     cost_eur: 0.0125,
     cost_status: "calculated",
   }, options.call);
-  return {
-    span_id: options.spanId ?? SPAN_ID,
-    ...call,
-    idempotency_key: idempotencyKey(tenantId, { ...options, eventType: "llm.call", content: call }),
-  };
+  return keyed(tenantId, options, "llm.call", call);
 }
 
 /**
@@ -123,7 +109,7 @@ export function llmCallArgs(
  * a calculated `overrides-static` cost of 0.002 EUR unless `call` says otherwise (`cost_eur` is
  * left out unless calculated).
  */
-export function connectorCallArgs(
+export function connectorCall(
   tenantId: string,
   options: EventPlace & {
     call?: Partial<Omit<EmitConnectorCallArgs, "span_id" | "idempotency_key">>;
@@ -137,19 +123,11 @@ export function connectorCallArgs(
     cost_eur: 0.002,
     cost_status: "calculated",
   }, options.call);
-  return {
-    span_id: options.spanId ?? SPAN_ID,
-    ...call,
-    idempotency_key: idempotencyKey(tenantId, {
-      ...options,
-      eventType: "connector.call",
-      content: call,
-    }),
-  };
+  return keyed(tenantId, options, "connector.call", call);
 }
 
-/** The cost fields that price nothing: `"unavailable"` on both. */
-export const UNPRICED: Cost = { pricing_version: "unavailable", cost_status: "unavailable" };
+/** The cost fields of a call without a price: `"unavailable"` on both. */
+export const NO_COST: Cost = { pricing_version: "unavailable", cost_status: "unavailable" };
 
 /** A loopback port that was free a moment ago and has no listener (bound, then released). */
 export async function closedPort(): Promise<number> {
@@ -165,4 +143,22 @@ function withCost<T extends Cost>(defaults: T, overrides: Partial<T> = {}): T {
   const { cost_eur, ...call } = { ...defaults, ...overrides };
   const priced = call.cost_status === "calculated" || "cost_eur" in overrides;
   return (priced ? { ...call, cost_eur } : call) as T;
+}
+
+/**
+ * `fields` with the span and the idempotency key: the key's content is `fields` without the
+ * event type (the payload for telemetry and governance events, the call otherwise).
+ */
+function keyed<T extends object>(
+  tenantId: string,
+  place: EventPlace,
+  eventType: string,
+  fields: T,
+): T & { span_id: string; idempotency_key: IdempotencyKey } {
+  const content = "payload" in fields ? fields.payload : fields;
+  return {
+    span_id: place.spanId ?? SPAN_ID,
+    ...fields,
+    idempotency_key: idempotencyKey(tenantId, { ...place, eventType, content }),
+  };
 }

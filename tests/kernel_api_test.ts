@@ -7,25 +7,19 @@ import {
   EmitLlmCallArgs,
   EmitTelemetryArgs,
 } from "../src/kernel_api.ts";
-import {
-  connectorCallArgs,
-  governanceArgs,
-  llmCallArgs,
-  telemetryArgs,
-  UNPRICED,
-} from "./_helpers.ts";
+import { connectorCall, governance, llmCall, NO_COST, telemetry } from "./_helpers.ts";
 
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-const TELEMETRY = telemetryArgs(TENANT, { traceId: TRACE });
+const TELEMETRY = telemetry(TENANT, { traceId: TRACE });
 /** Without `payload`, which defaults to `{}`. */
-const { payload: _payload, ...GOVERNANCE } = governanceArgs(TENANT, { traceId: TRACE });
-const LLM_CALL = llmCallArgs(TENANT, { traceId: TRACE });
+const { payload: _payload, ...GOVERNANCE } = governance(TENANT, { traceId: TRACE });
+const LLM_CALL = llmCall(TENANT, { traceId: TRACE });
 /** Without `envelope`, which defaults to `{}`. */
-const { envelope: _envelope, ...CONNECTOR_CALL } = connectorCallArgs(TENANT, {
+const { envelope: _envelope, ...CONNECTOR_CALL } = connectorCall(TENANT, {
   traceId: TRACE,
-  call: UNPRICED,
+  call: NO_COST,
 });
 
 /** The paths a schema's issues name; an unknown field is named as `<object>.<field>`. */

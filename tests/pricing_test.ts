@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { computeCost, parseLiteLlmPriceMap, priceTableFromOverrides } from "../src/pricing.ts";
 import type { PriceTable } from "../src/price_table.ts";
 import { EmitLlmCallArgs } from "../src/kernel_api.ts";
-import { llmCallArgs } from "./_helpers.ts";
+import { llmCall } from "./_helpers.ts";
 import { ValidationError } from "../src/errors.ts";
 
 const FIXTURE = new URL("./fixtures/litellm_prices.json", import.meta.url);
@@ -330,7 +330,7 @@ Deno.test("computeCost() refuses a hand-built table with a non-decimal price", (
 Deno.test("computeCost() results spread into EmitLlmCallArgs", () => {
   const tenantId = "0b9c2f4e-6a1d-4c3e-9f7a-2d5b8e1c4a60";
   for (const model of ["gpt-4o", "gpt-99"]) {
-    const { cost_eur: _, ...call } = llmCallArgs(tenantId, {
+    const { cost_eur: _, ...call } = llmCall(tenantId, {
       call: { model, prompt_tokens: 1000 },
     });
     const args = { ...call, ...computeCost({ ...call, completion_tokens: 100 }, TABLE) };

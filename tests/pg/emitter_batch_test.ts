@@ -4,14 +4,7 @@ import { ValidationError } from "../../src/errors.ts";
 import { type KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { openTestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
-import {
-  connectorCallArgs,
-  governanceArgs,
-  llmCallArgs,
-  newTraceId,
-  telemetryArgs,
-  UNPRICED,
-} from "../_helpers.ts";
+import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "../_helpers.ts";
 
 Deno.test("emitMany() of no events sends no SQL", async () => {
   // Nothing listens on port 1: any SQL would fail with EmitterUnavailable.
@@ -27,34 +20,34 @@ Deno.test("emitMany() behaviour", async (t) => {
     const tenantId = await addTenant(db);
     const emitter = emitterFor(db, tenantId);
     const traceId = newTraceId();
-    const stored = telemetryArgs(tenantId, {
+    const stored = telemetry(tenantId, {
       traceId,
       spanId: "stored",
       payload: { v: 1 },
     });
-    const storedCall = llmCallArgs(tenantId, { traceId, spanId: "stored-call" });
+    const storedCall = llmCall(tenantId, { traceId, spanId: "stored-call" });
     await emitter.emitTelemetry(stored);
     await emitter.recordLlmCall(storedCall);
-    const fresh = telemetryArgs(tenantId, { traceId, spanId: "fresh", payload: { v: 1 } });
+    const fresh = telemetry(tenantId, { traceId, spanId: "fresh", payload: { v: 1 } });
 
     const outcomes = await emitter.emitMany([
       { kind: "telemetry", args: stored },
       {
         kind: "telemetry",
-        args: telemetryArgs(tenantId, { traceId, spanId: "stored", payload: { v: 2 } }),
+        args: telemetry(tenantId, { traceId, spanId: "stored", payload: { v: 2 } }),
       },
       { kind: "telemetry", args: fresh },
       { kind: "telemetry", args: fresh },
       {
         kind: "telemetry",
-        args: telemetryArgs(tenantId, { traceId, spanId: "fresh", payload: { v: 2 } }),
+        args: telemetry(tenantId, { traceId, spanId: "fresh", payload: { v: 2 } }),
       },
-      { kind: "governance", args: governanceArgs(tenantId, { traceId, spanId: "gov" }) },
+      { kind: "governance", args: governance(tenantId, { traceId, spanId: "gov" }) },
       { kind: "llm_call", args: storedCall },
-      { kind: "llm_call", args: llmCallArgs(tenantId, { traceId, spanId: "new-call" }) },
+      { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "new-call" }) },
       {
         kind: "connector_call",
-        args: connectorCallArgs(tenantId, { traceId, spanId: "conn", call: UNPRICED }),
+        args: connectorCall(tenantId, { traceId, spanId: "conn", call: NO_COST }),
       },
     ]);
     assert.deepEqual(outcomes, [
@@ -84,8 +77,8 @@ Deno.test("emitMany() behaviour", async (t) => {
       ({
         kind: i % 2 ? "llm_call" : "telemetry",
         args: i % 2
-          ? llmCallArgs(tenantId, { traceId, spanId: `span-${i}` })
-          : telemetryArgs(tenantId, { traceId, spanId: `span-${i}`, payload: { i } }),
+          ? llmCall(tenantId, { traceId, spanId: `span-${i}` })
+          : telemetry(tenantId, { traceId, spanId: `span-${i}`, payload: { i } }),
       }) as KernelEvent);
     const first = await emitter.emitMany(events);
     assert.ok(first.every((outcome) => outcome === "inserted"));
@@ -101,8 +94,8 @@ Deno.test("emitMany() behaviour", async (t) => {
       const tenantId = await addTenant(db);
       const emitter = emitterFor(db, tenantId);
       const traceId = newTraceId();
-      const valid = telemetryArgs(tenantId, { traceId, spanId: "ok" });
-      const otherTenant = telemetryArgs(crypto.randomUUID(), {
+      const valid = telemetry(tenantId, { traceId, spanId: "ok" });
+      const otherTenant = telemetry(crypto.randomUUID(), {
         traceId,
         spanId: "theirs",
       });
@@ -114,7 +107,7 @@ Deno.test("emitMany() behaviour", async (t) => {
         { kind: "telemetry", args: valid, extra: true },
         {
           kind: "llm_call",
-          args: { ...llmCallArgs(tenantId, { traceId, spanId: "l" }), cost_eur: null },
+          args: { ...llmCall(tenantId, { traceId, spanId: "l" }), cost_eur: null },
         },
       ];
       await assert.rejects(emitter.emitMany(batch as KernelEvent[]), (error: unknown) => {
@@ -142,21 +135,21 @@ Deno.test("emitMany() behaviour", async (t) => {
     const events = (tenantId: string): KernelEvent[] => [
       {
         kind: "telemetry",
-        args: telemetryArgs(tenantId, {
+        args: telemetry(tenantId, {
           traceId,
           spanId: "t",
           payload: { a: [1, { b: null }] },
         }),
       },
-      { kind: "governance", args: governanceArgs(tenantId, { traceId, spanId: "g" }) },
-      { kind: "llm_call", args: llmCallArgs(tenantId, { traceId, spanId: "l" }) },
+      { kind: "governance", args: governance(tenantId, { traceId, spanId: "g" }) },
+      { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "l" }) },
       {
         kind: "connector_call",
-        args: connectorCallArgs(tenantId, { traceId, spanId: "c" }),
+        args: connectorCall(tenantId, { traceId, spanId: "c" }),
       },
       {
         kind: "connector_call",
-        args: connectorCallArgs(tenantId, { traceId, spanId: "u", call: UNPRICED }),
+        args: connectorCall(tenantId, { traceId, spanId: "u", call: NO_COST }),
       },
     ];
     const [single, batched] = [await addTenant(db), await addTenant(db)];

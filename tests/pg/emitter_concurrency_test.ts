@@ -7,13 +7,7 @@ import type { EventTable } from "../../src/kernel_api.ts";
 import type { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { isEmbedded, openTestDatabase, type TestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
-import {
-  connectorCallArgs,
-  governanceArgs,
-  llmCallArgs,
-  newTraceId,
-  telemetryArgs,
-} from "../_helpers.ts";
+import { connectorCall, governance, llmCall, newTraceId, telemetry } from "../_helpers.ts";
 
 const CLIENTS = 64;
 
@@ -45,26 +39,26 @@ function kinds(tenantId: string): [string, Emit, EventTable][] {
     [
       "emitTelemetry()",
       (e, trace, v) =>
-        e.emitTelemetry(withContent(telemetryArgs(tenantId, { traceId: trace, spanId: "t" }), v)),
+        e.emitTelemetry(withContent(telemetry(tenantId, { traceId: trace, spanId: "t" }), v)),
       "telemetry_events",
     ],
     [
       "emitGovernance()",
       (e, trace, v) =>
-        e.emitGovernance(withContent(governanceArgs(tenantId, { traceId: trace, spanId: "g" }), v)),
+        e.emitGovernance(withContent(governance(tenantId, { traceId: trace, spanId: "g" }), v)),
       "telemetry_events",
     ],
     [
       "recordLlmCall()",
       (e, trace, v) =>
-        e.recordLlmCall(withContent(llmCallArgs(tenantId, { traceId: trace, spanId: "l" }), v)),
+        e.recordLlmCall(withContent(llmCall(tenantId, { traceId: trace, spanId: "l" }), v)),
       "llm_calls",
     ],
     [
       "recordConnectorCall()",
       (e, trace, v) =>
         e.recordConnectorCall(
-          withContent(connectorCallArgs(tenantId, { traceId: trace, spanId: "c" }), v),
+          withContent(connectorCall(tenantId, { traceId: trace, spanId: "c" }), v),
         ),
       "connector_calls",
     ],
@@ -116,7 +110,7 @@ Deno.test({
         const traceId = newTraceId();
         const calls = emitters.map((emitter, i) =>
           emitter.recordLlmCall(
-            llmCallArgs(tenantId, {
+            llmCall(tenantId, {
               traceId,
               spanId: `cold-${i}`,
               call: { model: "cold-model" },
@@ -138,7 +132,7 @@ Deno.test({
       const traceId = newTraceId();
       const events = Array.from({ length: 32 }, (_, i) => ({
         kind: "telemetry" as const,
-        args: telemetryArgs(tenantId, { traceId, spanId: `batch-${i}` }),
+        args: telemetry(tenantId, { traceId, spanId: `batch-${i}` }),
       }));
       const before = await countRows(db, "telemetry_events", tenantId);
       const outcomes = await Promise.all(emitters.map((emitter, i) => {

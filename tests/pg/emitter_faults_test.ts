@@ -8,12 +8,12 @@ import { isEmbedded, openTestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 import {
   closedPort,
-  connectorCallArgs,
-  governanceArgs,
-  llmCallArgs,
+  connectorCall,
+  governance,
+  llmCall,
   newTraceId,
-  telemetryArgs,
-  UNPRICED,
+  NO_COST,
+  telemetry,
 } from "../_helpers.ts";
 
 function isUnavailable(error: unknown): boolean {
@@ -30,17 +30,17 @@ Deno.test("PostgresKernelEmitter throws EmitterUnavailable within 5 s when the s
   const sql = connect(`postgres://postgres@${host}/postgres`, { max: 1, connectTimeout: 2 });
   const emitter = new PostgresKernelEmitter(sql, { tenantId });
   const emits = [
-    () => emitter.emitTelemetry(telemetryArgs(tenantId, { traceId, spanId: "s1" })),
-    () => emitter.emitGovernance(governanceArgs(tenantId, { traceId, spanId: "s2" })),
-    () => emitter.recordLlmCall(llmCallArgs(tenantId, { traceId, spanId: "s3" })),
+    () => emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" })),
+    () => emitter.emitGovernance(governance(tenantId, { traceId, spanId: "s2" })),
+    () => emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
     () =>
       emitter.recordConnectorCall(
-        connectorCallArgs(tenantId, { traceId, spanId: "s4", call: UNPRICED }),
+        connectorCall(tenantId, { traceId, spanId: "s4", call: NO_COST }),
       ),
     () =>
       emitter.emitMany([{
         kind: "telemetry",
-        args: telemetryArgs(tenantId, { traceId, spanId: "s5" }),
+        args: telemetry(tenantId, { traceId, spanId: "s5" }),
       }]),
   ];
   for (const emit of emits) {
@@ -64,11 +64,11 @@ Deno.test({
   // (porsager/postgres#1097), so it is ended with a timeout.
   const writer = connect(db.writerDsn, { max: 2 });
   const emitter = emitterFor(db, tenantId, writer);
-  const blocker = telemetryArgs(tenantId, { traceId, spanId: "blocker" });
+  const blocker = telemetry(tenantId, { traceId, spanId: "blocker" });
   const batch = [
-    { kind: "telemetry", args: telemetryArgs(tenantId, { traceId, spanId: "b1" }) },
+    { kind: "telemetry", args: telemetry(tenantId, { traceId, spanId: "b1" }) },
     { kind: "telemetry", args: blocker },
-    { kind: "llm_call", args: llmCallArgs(tenantId, { traceId, spanId: "b2" }) },
+    { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "b2" }) },
   ] as const;
 
   for (
@@ -134,19 +134,19 @@ Deno.test({
   const sql = connect(target.href, { max: 2, connectTimeout: 2 });
   try {
     const emitter = emitterFor(db, tenantId, sql);
-    await emitter.emitTelemetry(telemetryArgs(tenantId, { traceId, spanId: "s1" }));
+    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
     await proxy.down();
     await assert.rejects(
-      emitter.emitTelemetry(telemetryArgs(tenantId, { traceId, spanId: "s2" })),
+      emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" })),
       isUnavailable,
     );
     await assert.rejects(
-      emitter.recordLlmCall(llmCallArgs(tenantId, { traceId, spanId: "s3" })),
+      emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
       isUnavailable,
     );
     await proxy.up();
-    await emitter.emitTelemetry(telemetryArgs(tenantId, { traceId, spanId: "s2" }));
-    await emitter.recordLlmCall(llmCallArgs(tenantId, { traceId, spanId: "s3" }));
+    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
+    await emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" }));
     assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
     assert.equal(await countRows(db, "llm_calls", tenantId), 1);
   } finally {
