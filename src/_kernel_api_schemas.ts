@@ -16,7 +16,8 @@ import {
 } from "./_contract_schema_fields.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
 import { findNonJson } from "./_idempotency_json.ts";
-import { ValidationError } from "./errors.ts";
+import { TenantMismatch, ValidationError } from "./errors.ts";
+import { currentTenant } from "./tenant_context.ts";
 import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** A token count: an integer from 0 to 2^31 - 1 (PostgreSQL `integer`). */
@@ -139,8 +140,10 @@ export type EmitArgs = z.output<typeof EMIT_KINDS[EmitKind]["schema"]>;
  * @param tenantId The emitter's tenant (lowercase).
  * @returns The parsed (defaulted) arguments.
  * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
+ * @throws {TenantMismatch} When called inside `withTenant` of another tenant.
  */
 export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): EmitArgs {
+  assertTenantContext(tenantId);
   const { schema, contract } = EMIT_KINDS[kind];
   const parsed: EmitArgs = parseContract(schema, contract, args);
   if (parsed.idempotency_key.tenant_id !== tenantId) {
@@ -149,6 +152,18 @@ export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): 
     ]);
   }
   return parsed;
+}
+
+/**
+ * Refuse a write inside a tenant context (`withTenant`) of another tenant than the emitter's.
+ * Every write of both emitters calls it before anything else.
+ *
+ * @param tenantId The emitter's tenant (lowercase).
+ * @throws {TenantMismatch} When a tenant context is current and names another tenant.
+ */
+export function assertTenantContext(tenantId: string): void {
+  const context = currentTenant();
+  if (context !== undefined && context !== tenantId) throw new TenantMismatch(tenantId, context);
 }
 
 /** A key field must repeat the argument it identifies. */

@@ -368,3 +368,81 @@ export class MigrationError extends Error {
     this.revision = revision;
   }
 }
+
+/**
+ * A write for a tenant that is not registered (no `tenants` row; register it with
+ * `registerTenant` from `@tracepulse/plm-shared/postgres`, or in the memory emitter's tenant
+ * list). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnknownTenant } from "./errors.ts";
+ *
+ * const error = new UnknownTenant("0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e");
+ * assert.equal(error.code, "UNKNOWN_TENANT");
+ * assert.equal(error.tenantId, "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e");
+ * ```
+ */
+export class UnknownTenant extends Error {
+  /** Stable error code. */
+  readonly code = "UNKNOWN_TENANT" as const;
+  /** The tenant that is not registered. */
+  readonly tenantId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param tenantId The emitter's tenant.
+   * @param options The driver error, if any, as `cause`.
+   */
+  constructor(tenantId: string, options?: ErrorOptions) {
+    super(
+      `Unknown tenant "${tenantId}": register the tenant before writing for it; nothing was written`,
+      options,
+    );
+    this.name = "UnknownTenant";
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * An emitter was called inside a tenant context (`withTenant`) of another tenant: writing
+ * would store one tenant's event under another's id. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TenantMismatch } from "./errors.ts";
+ *
+ * const error = new TenantMismatch(
+ *   "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e",
+ *   "7d1f3a52-9b0e-4c6a-8f21-5e4d3c2b1a09",
+ * );
+ * assert.equal(error.code, "TENANT_MISMATCH");
+ * ```
+ */
+export class TenantMismatch extends Error {
+  /** Stable error code. */
+  readonly code = "TENANT_MISMATCH" as const;
+  /** The emitter's tenant. */
+  readonly emitterTenantId: string;
+  /** The tenant of the current `withTenant` context. */
+  readonly contextTenantId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param emitterTenantId The tenant the emitter writes for.
+   * @param contextTenantId The tenant of the current context.
+   */
+  constructor(emitterTenantId: string, contextTenantId: string) {
+    super(
+      `Emitter of tenant "${emitterTenantId}" called inside withTenant("${contextTenantId}"): ` +
+        "use the emitter of the context's tenant; nothing was written",
+    );
+    this.name = "TenantMismatch";
+    this.emitterTenantId = emitterTenantId;
+    this.contextTenantId = contextTenantId;
+  }
+}

@@ -13,7 +13,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { IdempotencyConflict, ValidationError } from "../src/errors.ts";
+import { IdempotencyConflict, TenantMismatch, ValidationError } from "../src/errors.ts";
+import { withTenant } from "../src/tenant_context.ts";
 import { idempotencyKeyToString } from "../src/idempotency.ts";
 import type { EventTable, KernelEmitter } from "../src/kernel_api.ts";
 import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "./_helpers.ts";
@@ -215,6 +216,24 @@ export async function kernelEmitterSuite(t: Deno.TestContext, open: OpenEmitter)
       }
       assert.deepEqual(await counts(harness), before);
     });
+
+    await t.step(
+      "a write inside withTenant of another tenant is refused; nothing is stored",
+      async () => {
+        const before = await counts(harness);
+        for (const method of METHODS) {
+          const args = method.args(tenantId, newTraceId());
+          await withTenant(crypto.randomUUID(), async () => {
+            await assert.rejects(() => emit(emitter, method, args), TenantMismatch);
+          });
+          await withTenant(tenantId, () => emit(emitter, method, args));
+        }
+        const stored = TABLES.map((table, i) =>
+          before[i] + METHODS.filter((method) => method.table === table).length
+        );
+        assert.deepEqual(await counts(harness), stored);
+      },
+    );
 
     await t.step(
       "two tenants with the same trace, span and event type do not conflict",
