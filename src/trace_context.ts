@@ -6,6 +6,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { fallbackTraceContext } from "./_trace_fallback.ts";
 import { checked, mint } from "./_trace_value.ts";
 import { formatTracestate, parseTraceparentFields, parseTracestate, randomHexId } from "./_w3c.ts";
 import { ContextMissingError } from "./errors.ts";
@@ -56,7 +57,9 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
 }
 
 /**
- * The current trace context, or `undefined` outside {@link withTraceContext}.
+ * The current trace context, or `undefined` outside {@link withTraceContext}. With the
+ * OpenTelemetry bridge installed (`installOtelTraceContext` of `@tracepulse/plm-shared/otel`),
+ * the active OpenTelemetry span's context is current when no {@link withTraceContext} scope is.
  *
  * @returns The frozen current context, if any.
  *
@@ -69,7 +72,7 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
  * ```
  */
 export function currentTraceContext(): TraceContext | undefined {
-  return storage.getStore();
+  return storage.getStore() ?? fallbackTraceContext();
 }
 
 /**
@@ -88,7 +91,7 @@ export function currentTraceContext(): TraceContext | undefined {
  * ```
  */
 export function requireTraceContext(): TraceContext {
-  const ctx = storage.getStore();
+  const ctx = currentTraceContext();
   if (ctx === undefined) throw new ContextMissingError("trace");
   return ctx;
 }
@@ -137,7 +140,7 @@ export function newTraceContext(): TraceContext {
  * ```
  */
 export function childSpan(parent?: TraceContext): TraceContext {
-  const from = parent === undefined ? storage.getStore() : checked(parent);
+  const from = parent === undefined ? currentTraceContext() : checked(parent);
   if (from === undefined) return newTraceContext();
   return mint({
     traceId: from.traceId,
