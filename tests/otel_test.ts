@@ -390,7 +390,7 @@ Deno.test("KernelSpanProcessor ignores other spans and prices foreign ones with 
     { source: "contracts/test.yaml" },
   );
   const t = tracing(() => emitter, { priceTable });
-  await withTenant(TENANT_A, async () => {
+  withTenant(TENANT_A, () => {
     for (
       const attributes of [
         { "http.request.method": "GET" },
