@@ -12,6 +12,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { computeContentHash, type IdempotencyKey } from "../src/idempotency.ts";
 import type { KernelEmitter } from "../src/kernel_api.ts";
 import { type GenAiLlmCall, llmCallToGenAiAttributes } from "../src/otel_gen_ai.ts";
 import {
@@ -64,6 +65,28 @@ export const CHAT_CALL: GenAiLlmCall = Object.freeze({
   cost_eur: 0.0041,
   cost_status: "calculated",
 });
+
+/** What `KernelSpanProcessor` stores for {@link CHAT_CALL} (the kernel fields only). */
+export const CHAT_CONTENT = Object.freeze({
+  model: "gpt-4o",
+  prompt_tokens: 1200,
+  completion_tokens: 300,
+  pricing_version: "litellm-live",
+  cost_status: "calculated",
+  cost_eur: 0.0041,
+});
+
+/** The idempotency key `KernelSpanProcessor` derives for a chat span of {@link CHAT_CALL}. */
+export function chatKey(tenantId: string, span: ReadableSpan): IdempotencyKey {
+  const { traceId, spanId } = span.spanContext();
+  return {
+    tenant_id: tenantId,
+    trace_id: traceId,
+    span_id: spanId,
+    event_type: "llm.call",
+    content_hash: computeContentHash(CHAT_CONTENT),
+  };
+}
 
 /** Start and end a chat span for `call` (after an await and a timer); return the ended span. */
 export async function chatSpan(

@@ -15,7 +15,7 @@ import {
   OtelSpanRefused,
   ValidationError,
 } from "../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../src/idempotency.ts";
+import { idempotencyKeyToString } from "../src/idempotency.ts";
 import { MemoryKernelEmitter } from "../src/memory_kernel_emitter.ts";
 import {
   connectorCallToGenAiAttributes,
@@ -38,7 +38,7 @@ import {
   requireTraceContext,
   withTraceContext,
 } from "../src/trace_context.ts";
-import { CHAT_CALL, chatSpan, tracing } from "./_otel.ts";
+import { CHAT_CALL, CHAT_CONTENT, chatKey, chatSpan, tracing } from "./_otel.ts";
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const tracer = new BasicTracerProvider().getTracer("plm-test");
@@ -266,25 +266,10 @@ Deno.test("KernelSpanProcessor records a span once, however often it is exported
   assert.deepEqual(t.errors, []);
   const rows = emitter.rows("llm_calls");
   assert.equal(rows.length, 1);
-  const { traceId, spanId } = span.spanContext();
-  const content = {
-    model: "gpt-4o",
-    prompt_tokens: 1200,
-    completion_tokens: 300,
-    pricing_version: "litellm-live",
-    cost_status: "calculated",
-    cost_eur: 0.0041,
-  };
   assert.deepEqual(rows[0].args, {
-    span_id: spanId,
-    ...content,
-    idempotency_key: {
-      tenant_id: TENANT_A,
-      trace_id: traceId,
-      span_id: spanId,
-      event_type: "llm.call",
-      content_hash: computeContentHash(content),
-    },
+    span_id: span.spanContext().spanId,
+    ...CHAT_CONTENT,
+    idempotency_key: chatKey(TENANT_A, span),
   });
   assert.equal(rows[0].idempotency_key, idempotencyKeyToString(rows[0].args.idempotency_key));
 });

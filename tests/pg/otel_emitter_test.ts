@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/db.ts";
 import { IdempotencyConflict } from "../../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../../src/idempotency.ts";
+import { idempotencyKeyToString } from "../../src/idempotency.ts";
 import { KernelSpanProcessor } from "../../src/otel_span_processor.ts";
 import { withTenant } from "../../src/tenant_context.ts";
 import { openTestDatabase } from "../_pg.ts";
-import { CHAT_CALL, chatSpan, tracing } from "../_otel.ts";
+import { CHAT_CALL, chatKey, chatSpan, tracing } from "../_otel.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 
 Deno.test("KernelSpanProcessor on PostgreSQL", async (t) => {
@@ -50,20 +50,7 @@ Deno.test("KernelSpanProcessor on PostgreSQL", async (t) => {
       prompt_tokens: 1200,
       completion_tokens: 300,
       cost_eur: "0.0041000000",
-      idempotency_key: idempotencyKeyToString({
-        tenant_id: tenantA,
-        trace_id: traceId,
-        span_id: spanId,
-        event_type: "llm.call",
-        content_hash: computeContentHash({
-          model: "gpt-4o",
-          prompt_tokens: 1200,
-          completion_tokens: 300,
-          pricing_version: "litellm-live",
-          cost_status: "calculated",
-          cost_eur: 0.0041,
-        }),
-      }),
+      idempotency_key: idempotencyKeyToString(chatKey(tenantA, span)),
     });
     assert.equal(await countRows(db, "llm_calls", tenantB), 0);
   });
