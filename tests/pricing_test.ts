@@ -35,20 +35,23 @@ function eur(model: string, prompt: number, completion: number, table = TABLE): 
 const UNAVAILABLE = { cost_eur: null, cost_status: "unavailable", pricing_version: "unavailable" };
 
 Deno.test("parseLiteLlmPriceMap() records the snapshot and freezes the table", () => {
-  assert.deepEqual(TABLE.snapshot, {
+  const { digest, ...snapshot } = TABLE.snapshot;
+  assert.deepEqual(snapshot, {
     pricing_version: "litellm-live",
     source: "model_prices_and_context_window.json",
     usd_to_eur: 0.9234,
     taken_at: "2025-03-01T06:00:00.000Z",
   });
+  assert.match(digest!, /^[0-9a-f]{64}$/);
   assert.ok(Object.isFrozen(TABLE) && Object.isFrozen(TABLE.snapshot));
   assert.ok(Object.isFrozen(TABLE.models) && Object.isFrozen(TABLE.models["gpt-4o"]));
   assert.ok(Object.isFrozen(TABLE.models["gemini-1.5-pro"].tiers));
-  // USD × rate, exactly: 2.5e-6 × 0.9234 and 1e-5 × 0.9234.
+  // USD × rate, exactly: 2.5e-6 × 0.9234, 1e-5 × 0.9234 and 1.25e-6 × 0.9234.
   assert.deepEqual(TABLE.models["gpt-4o"], {
     provider: "openai",
     input_eur_per_token: "0.0000023085",
     output_eur_per_token: "0.000009234",
+    cache_read_eur_per_token: "0.00000115425",
     tiers: [],
   });
   const source = parseLiteLlmPriceMap(MAP_TEXT, { usdToEur: 1, source: "https://x/prices.json" });
@@ -86,9 +89,9 @@ Deno.test("parseLiteLlmPriceMap() keeps only entries with token prices", () => {
 
 Deno.test("computeCost() reprices all tokens above a tier threshold of prompt tokens", async (t) => {
   await t.step("128k tier: 127,999 and 128,000 base, 128,001 tier", () => {
-    assert.equal(eur("gemini-1.5-pro", 127_999, 1000), "0.1523598458");
-    assert.equal(eur("gemini-1.5-pro", 128_000, 1000), "0.152361");
-    assert.equal(eur("gemini-1.5-pro", 128_001, 1000), "0.3047243085");
+    assert.equal(eur("two-tier-model", 127_999, 1000), "0.1200410766");
+    assert.equal(eur("two-tier-model", 128_000, 1000), "0.120042");
+    assert.equal(eur("two-tier-model", 128_001, 1000), "0.2400858468");
   });
 
   await t.step("200k tier: 200,000 base, 200,001 tier", () => {
@@ -107,9 +110,16 @@ Deno.test("computeCost() reprices all tokens above a tier threshold of prompt to
     assert.equal(eur("two-tier-model", 200_001, 10), "0.5540981742");
   });
 
-  await t.step("completion tokens never select a tier", () => {
-    // (128,000 × 1.25e-6 + 500,000 × 5e-6) × 0.9234: base prices although 628,000 in total.
-    assert.equal(eur("gemini-1.5-pro", 128_000, 500_000), "2.456244");
+  await t.step("completion tokens never select a tier (but on Vertex AI)", () => {
+    // (200,000 × 1.25e-6 + 500,000 × 1e-5) × 0.9234: base prices although 700,000 in total.
+    assert.equal(eur("gemini/gemini-2.5-pro", 200_000, 500_000), "4.84785");
+    // Vertex AI (LiteLLM's vertex_ai/cost_calculator.py): completion > 128,000 takes the
+    // output tier on its own: (128,000 × 1.25e-6 + 500,000 × 1e-5) × 0.9234.
+    assert.equal(eur("gemini-1.5-pro", 128_000, 500_000), "4.764744");
+    // ... and prompt > 128,000 the input tier only: (128,001 × 2.5e-6 + 1000 × 5e-6) × 0.9234.
+    assert.equal(eur("gemini-1.5-pro", 128_001, 1000), "0.3001073085");
+    assert.equal(eur("gemini-1.5-pro", 128_000, 128_000), "0.73872");
+    assert.equal(eur("gemini-1.5-pro", 128_000, 128_001), "1.329705234");
   });
 
   await t.step("a tier without an output price keeps the base output price", () => {
@@ -269,11 +279,12 @@ Deno.test("priceTableFromOverrides() builds an overrides-static table", () => {
     },
     "gpt-4o": { input_eur_per_token: "0.0000021", output_eur_per_token: "0.0000084" },
   }, { source: "contract-2025.yaml", takenAt: TAKEN_AT });
-  assert.deepEqual(table.snapshot, {
+  assert.deepEqual({ ...table.snapshot, digest: "…" }, {
     pricing_version: "overrides-static",
     source: "contract-2025.yaml",
     usd_to_eur: null,
     taken_at: "2025-03-01T06:00:00.000Z",
+    digest: "…",
   });
   assert.deepEqual(cost("acme-llm", 100_000, 10, table), {
     cost_eur: 0.10003,
