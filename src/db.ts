@@ -264,7 +264,7 @@ export interface ArtifactRow extends TenantScopedRow {
   retention_until: Date | null;
 }
 
-/** A row of `pricing_snapshots`: one price source per tenant, model and day. */
+/** A row of `pricing_snapshots`: one price table per tenant, model and day. */
 export interface PricingSnapshotRow extends TenantScopedRow {
   /** Model (for connector calls: the connector id). */
   model: string;
@@ -274,4 +274,10 @@ export interface PricingSnapshotRow extends TenantScopedRow {
   pricing_version: "litellm-live" | "overrides-static" | "unavailable";
   /** USD to EUR rate used, if converted. */
   fx_usd_eur: string | null;
+  /** Where the prices come from; `null` when recorded without a price table. */
+  source: string | null;
+  /** When the prices were taken; `null` when recorded without a price table. */
+  taken_at: Date | null;
+  /** Lowercase hex SHA-256 of the price table; `null` when recorded without one. */
+  price_table_digest: string | null;
 }
