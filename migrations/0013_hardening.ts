@@ -64,9 +64,12 @@ export async function up(sql: postgres.Sql): Promise<void> {
       return new;
     end $$`);
   for (const table of ["runs", ...EVENT_TABLES]) {
+    // The trigger draws with the inserting role's privileges: USAGE allows nextval only.
     await sql.unsafe(`
       do $$
       begin
+        execute format('grant usage on sequence %s to plm_kernel_writer, plm_migrator',
+          pg_get_serial_sequence('${table}', 'id'));
         execute format(
           'create trigger %I before insert on %I for each row execute function plm_stamp_insert(%L%s)',
           '${table}_stamp_insert', '${table}', pg_get_serial_sequence('${table}', 'id'),
@@ -132,6 +135,12 @@ export async function down(sql: postgres.Sql): Promise<void> {
 
   for (const table of ["runs", ...EVENT_TABLES]) {
     await sql`drop trigger ${sql(`${table}_stamp_insert`)} on ${sql(table)}`;
+    await sql.unsafe(`
+      do $$
+      begin
+        execute format('revoke usage on sequence %s from plm_kernel_writer, plm_migrator',
+          pg_get_serial_sequence('${table}', 'id'));
+      end $$`);
   }
   await sql`drop function plm_stamp_insert()`;
 

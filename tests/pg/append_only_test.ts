@@ -11,7 +11,8 @@ const EVENT_TABLES = [
   "artifacts",
   "pricing_snapshots",
 ];
-const COST_COLUMNS = ["cost_status", "cost_eur", "pricing_snapshot_id"];
+const CALL_TABLES = ["llm_calls", "connector_calls"];
+const COST_COLUMNS = ["cost_status", "cost_eur", "pricing_snapshot_id", "pricing_version"];
 
 /** Assert that `work` fails with SQLSTATE `code` (and the given constraint, if any). */
 async function refused(work: Promise<unknown>, code: string, constraint?: string) {
@@ -25,7 +26,8 @@ async function contentColumns(sql: postgres.Sql, table: string): Promise<string[
   const rows = await sql<{ column_name: string }[]>`
     select column_name from information_schema.columns
     where table_schema = 'public' and table_name = ${table} order by ordinal_position`;
-  return rows.map((r) => r.column_name).filter((c) => !COST_COLUMNS.includes(c));
+  const cost = CALL_TABLES.includes(table) ? COST_COLUMNS : [];
+  return rows.map((r) => r.column_name).filter((c) => !cost.includes(c));
 }
 
 Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
@@ -65,10 +67,19 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
   for (const table of ["llm_calls", "connector_calls"] as const) {
     await t.step(`${table}: cost_status moves once from pending`, async () => {
       const [toCalculated, toUnavailable, noOp, withContent] = calls[table];
-      const update = (id: string, status: string, cost: string | null, snapshot = ids.snapshot) =>
+      // Settling to unavailable also sets pricing_version to unavailable and drops the snapshot.
+      const update = (
+        id: string,
+        status: string,
+        cost: string | null,
+        { snapshot = status === "unavailable" ? null : ids.snapshot, version = "" } = {},
+      ) =>
         asWriter((tx) =>
           tx`update ${tx(table)} set cost_status = ${status}, cost_eur = ${cost},
-                pricing_snapshot_id = ${snapshot} where id = ${id} returning id`
+                pricing_snapshot_id = ${snapshot},
+                pricing_version = case when ${status} = 'unavailable' then 'unavailable'
+                                       else coalesce(nullif(${version}, ''), pricing_version) end
+              where id = ${id} returning id`
         );
       const once = `${table}_cost_status_once`;
 
@@ -76,6 +87,29 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
       await refused(update(toCalculated, "unavailable", null), "23514", once);
       await refused(update(toCalculated, "pending", null), "23514", once);
       await refused(update(toCalculated, "calculated", "9"), "23514", once);
+
+      // 0013: the pricing version changes only to unavailable, with the cost status.
+      const settled = `${table}_pricing_version_settled`;
+      await refused(update(noOp, "calculated", "1", { version: "unavailable" }), "23514", settled);
+      const other = table === "llm_calls" ? "overrides-static" : "litellm-live";
+      await refused(update(noOp, "calculated", "1", { version: other }), "23514", settled);
+      await refused(
+        asWriter((tx) =>
+          tx`update ${tx(table)} set cost_status = 'unavailable' where id = ${noOp}`
+        ),
+        "23514",
+        `${table}_pricing_version_status_check`,
+      );
+      await refused(
+        update(noOp, "unavailable", null, { snapshot: ids.snapshot }),
+        "23514",
+        `${table}_pricing_snapshot_unavailable_check`,
+      );
+      await refused(
+        update(noOp, "unavailable", "1"),
+        "23514",
+        `${table}_cost_eur_status_check`,
+      );
 
       assert.equal((await update(toUnavailable, "unavailable", null) as []).length, 1);
       await refused(update(toUnavailable, "calculated", "1"), "23514", once);
@@ -90,14 +124,18 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
       );
 
       const rows = await db.sql`
-        select cost_status, cost_eur, pricing_snapshot_id from ${db.sql(table)}
+        select cost_status, cost_eur, pricing_snapshot_id, pricing_version from ${db.sql(table)}
         where id in ${db.sql([toCalculated, toUnavailable, noOp, withContent])} order by id`;
-      assert.deepEqual(rows.map((r) => [r.cost_status, r.cost_eur, r.pricing_snapshot_id]), [
-        ["calculated", "0.0123456789", ids.snapshot],
-        ["unavailable", null, ids.snapshot],
-        ["pending", null, null],
-        ["pending", null, null],
-      ]);
+      const version = table === "llm_calls" ? "litellm-live" : "overrides-static";
+      assert.deepEqual(
+        rows.map((r) => [r.cost_status, r.cost_eur, r.pricing_snapshot_id, r.pricing_version]),
+        [
+          ["calculated", "0.0123456789", ids.snapshot, version],
+          ["unavailable", null, null, "unavailable"],
+          ["pending", null, null, version],
+          ["pending", null, null, version],
+        ],
+      );
     });
   }
 

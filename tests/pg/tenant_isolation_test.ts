@@ -291,7 +291,7 @@ Deno.test("row level security isolates tenants against attack queries", async (t
       outcome: "refused",
       code: "23503",
       run: (tx) =>
-        tx`update connector_calls set cost_status = 'unavailable',
+        tx`update connector_calls set cost_status = 'calculated', cost_eur = 1,
              pricing_snapshot_id = ${victim.snapshot} returning tenant_id`,
     },
     ...["telemetry_events", "runs"].map((table): Attack => ({
@@ -358,6 +358,25 @@ Deno.test("row level security isolates tenants against attack queries", async (t
           await tx`select * from llm_calls`
       ),
     },
+    // 0013: the writer cannot grow its role, nor plant objects that later statements resolve.
+    ...[
+      "alter role plm_kernel_writer bypassrls",
+      "alter role plm_kernel_writer login",
+      "grant pg_read_all_data to plm_kernel_writer",
+      "grant plm_migrator to plm_kernel_writer",
+      "create table public.telemetry_events_shadow (tenant_id uuid)",
+      "create function public.plm_tenant() returns uuid language sql as $$ select null::uuid $$",
+      "create or replace function public.plm_current_tenant() returns uuid " +
+      "language sql as $$ select null::uuid $$",
+      "alter function plm_current_tenant() reset search_path",
+      "select setval(pg_get_serial_sequence('telemetry_events', 'id'), 1)",
+    ].map((statement): Attack => ({
+      name: `tenant A: ${statement.split(" (")[0].split(" returns")[0]}`,
+      guc: a,
+      outcome: "refused",
+      code: "42501",
+      run: (tx) => tx.unsafe(statement),
+    })),
     {
       name: "tenant A: disable row level security",
       guc: a,
