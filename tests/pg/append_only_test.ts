@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { tenantScoped } from "../../src/db.ts";
 import { openTestDatabase } from "../_pg.ts";
-import { seedTenant } from "./_seed.ts";
+import { sampleRow, seedTenant } from "./_seed.ts";
 
 const EVENT_TABLES = [
   "telemetry_events",
@@ -53,6 +53,7 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
       }
     }
     assert.ok(checked >= 45, `only ${checked} columns checked`);
+    console.log(`append-only: ${checked} content columns refused to writer and owner`);
   });
 
   await t.step("DELETE and TRUNCATE are refused on every table", async () => {
@@ -159,4 +160,76 @@ Deno.test("event tables are append-only for plm_kernel_writer", async (t) => {
     const [run] = await db.sql`select quality_level, actor_id from runs where id = ${ids.run}`;
     assert.deepEqual([run.quality_level, run.actor_id], ["released", "a-1"]);
   });
+});
+
+Deno.test("history is append-only for plm_migrator too; the server stamps id and created_at", async (t) => {
+  await using db = await openTestDatabase();
+  const tenant = crypto.randomUUID();
+  const ids = await seedTenant(db.sql, tenant);
+  let attacks = 0;
+  const as = (role: string) => (fn: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+    db.sql.begin(async (tx) => {
+      await tx`select set_config('app.tenant_id', ${tenant}, true)`;
+      await tx.unsafe(`set local role ${role}`);
+      return await fn(tx);
+    });
+  const asMigrator = as("plm_migrator");
+  const count = async () =>
+    await Promise.all(
+      [...EVENT_TABLES, "runs"].map(async (table) =>
+        (await db.sql`select count(*)::int as n from ${db.sql(table)}`)[0].n
+      ),
+    );
+  const before = await count();
+
+  await t.step("plm_migrator cannot delete, truncate or update an event", async () => {
+    for (const table of EVENT_TABLES) {
+      await refused(asMigrator((tx) => tx`delete from ${tx(table)}`), "42501");
+      await refused(asMigrator((tx) => tx`truncate ${tx(table)}`), "42501");
+      await refused(asMigrator((tx) => tx`update ${tx(table)} set tenant_id = tenant_id`), "42501");
+      attacks += 3;
+    }
+    await refused(asMigrator((tx) => tx`delete from runs`), "42501");
+    await refused(asMigrator((tx) => tx`truncate runs`), "42501");
+    attacks += 2;
+    assert.deepEqual(await count(), before);
+  });
+
+  await t.step("no role chooses the id or created_at of a new row", async () => {
+    const forgedId = "9000000000";
+    const forgedAt = new Date("2000-01-01T00:00:00Z");
+    const roles = { plm_kernel_writer: as("plm_kernel_writer"), plm_migrator: asMigrator };
+    for (const [role, run] of Object.entries(roles)) {
+      for (const table of ["runs", ...EVENT_TABLES]) {
+        const time = table === "runs" ? {} : { created_at: forgedAt };
+        const row = {
+          tenant_id: tenant,
+          ...sampleRow(table, ids.snapshot),
+          ...time,
+          id: forgedId,
+          ...(table === "pricing_snapshots" && { model: role }),
+          ...(table === "runs" && { trace_id: role }),
+          ...("idempotency_key" in sampleRow(table, ids.snapshot) &&
+            { idempotency_key: role, span_id: role }),
+        };
+        const columns = Object.keys(row);
+        const [stored] = await run((tx) =>
+          tx.unsafe(
+            `insert into ${table} (${columns.join(", ")}) overriding system value
+             values (${columns.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
+            Object.values(row) as postgres.ParameterOrJSON<never>[],
+          )
+        ) as Record<string, unknown>[];
+        assert.notEqual(stored.id, forgedId, `${role} chose the id of a ${table} row`);
+        if (table !== "runs") {
+          assert.ok(
+            Date.now() - (stored.created_at as Date).getTime() < 60_000,
+            `${role} chose the created_at of a ${table} row`,
+          );
+        }
+        attacks++;
+      }
+    }
+  });
+  console.log(`append-only (migrator and stamps): ${attacks} attacks refused or overruled`);
 });

@@ -162,3 +162,26 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
     },
   );
 });
+
+Deno.test("every function pins search_path; PUBLIC may not create in schema public", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  // An upgraded cluster (before PostgreSQL 15) lets everyone create in public.
+  await db.sql`grant create on schema public to public`;
+  await db.migrate();
+  const functions = await db.sql`
+    select p.proname as name, coalesce(p.proconfig, '{}') as config
+    from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1`;
+  assert.ok(functions.length >= 5, `only ${functions.length} functions`);
+  for (const fn of functions) {
+    assert.ok(
+      fn.config.includes("search_path=pg_catalog, pg_temp"),
+      `${fn.name} does not pin search_path: ${fn.config}`,
+    );
+  }
+  const [{ create }] = await db.sql`
+    select exists (
+      select from pg_namespace n, aclexplode(n.nspacl) a
+      where n.nspname = 'public' and a.grantee = 0 and a.privilege_type = 'CREATE'
+    ) as create`;
+  assert.equal(create, false, "PUBLIC may still create in schema public");
+});

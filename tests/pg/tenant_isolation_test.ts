@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { openTestDatabase } from "../_pg.ts";
-import { seedTenant } from "./_seed.ts";
+import { sampleRow, seedTenant } from "./_seed.ts";
 
 const TABLES = [
   "tenants",
@@ -459,53 +459,6 @@ function checkRows(attack: Attack, rows: readonly unknown[]): undefined {
 
 /** An insert of one row into `table` for `tenant`, returning the row's tenant_id. */
 function insertInto(tx: postgres.TransactionSql, table: string, tenant: string, snapshot: string) {
-  const rows: Record<string, Record<string, unknown>> = {
-    runs: { trace_id: "x", actor_kind: "human", actor_id: "x" },
-    telemetry_events: {
-      trace_id: "x",
-      span_id: "x",
-      event_kind: "telemetry",
-      event_type: "x",
-      capability: "llm.call",
-      idempotency_key: "x",
-      content_hash: "x",
-    },
-    llm_calls: {
-      trace_id: "x",
-      span_id: "x",
-      event_type: "x",
-      model: "m",
-      prompt_tokens: 1,
-      completion_tokens: 1,
-      pricing_version: "litellm-live",
-      cost_status: "pending",
-      idempotency_key: "x",
-      content_hash: "x",
-      pricing_snapshot_id: snapshot,
-    },
-    connector_calls: {
-      trace_id: "x",
-      span_id: "x",
-      event_type: "x",
-      connector_id: "c",
-      capability: "read.parts",
-      pricing_version: "unavailable",
-      cost_status: "unavailable",
-      idempotency_key: "x",
-      content_hash: "x",
-    },
-    artifacts: {
-      storage_uri: "s3://b/x",
-      sha256: "b".repeat(64),
-      size_bytes: 1,
-      content_type: "text/plain",
-    },
-    pricing_snapshots: {
-      model: "m",
-      snapshot_date: "2025-01-02",
-      pricing_version: "litellm-live",
-    },
-  };
-  return tx`insert into ${tx(table)} ${tx({ tenant_id: tenant, ...rows[table] })}
+  return tx`insert into ${tx(table)} ${tx({ tenant_id: tenant, ...sampleRow(table, snapshot) })}
             returning tenant_id`;
 }
