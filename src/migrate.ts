@@ -168,8 +168,10 @@ async function withLock<T>(
     ]);
   }
   const pool = typeof target === "string" ? connect(target, { max: 1 }) : target;
+  let reachable = false;
   try {
     const conn = await reserveWithin(pool);
+    reachable = true;
     try {
       await lock(conn, lockTimeout, options.onWait);
       try {
@@ -182,7 +184,8 @@ async function withLock<T>(
       conn.release();
     }
   } finally {
-    if (typeof target === "string") await pool.end({ timeout: 5 });
+    // A pool still retrying a server that is not PostgreSQL is dropped at once.
+    if (typeof target === "string") await pool.end({ timeout: reachable ? 5 : 0 });
   }
 }
 
