@@ -44,6 +44,9 @@ export async function up(sql: postgres.Sql): Promise<void> {
   for (const fn of PINNED) {
     await sql.unsafe(`alter function ${fn} set search_path = ${SEARCH_PATH}`);
   }
+  // A pinned function is no longer inlined: the policies call it once per statement (an
+  // initplan) instead of once per row.
+  await alterPolicies(sql, "(select plm_current_tenant())");
 
   await sql`
     revoke update, delete, truncate on telemetry_events, llm_calls, connector_calls, artifacts,
@@ -149,4 +152,15 @@ export async function down(sql: postgres.Sql): Promise<void> {
       pricing_snapshots to plm_migrator`;
   await sql`grant delete on runs to plm_migrator`;
   for (const fn of PINNED) await sql.unsafe(`alter function ${fn} reset search_path`);
+  await alterPolicies(sql, "plm_current_tenant()");
+}
+
+/** Point the row level security policies of 0009 and 0011 at `tenant` (an SQL expression). */
+async function alterPolicies(sql: postgres.Sql, tenant: string): Promise<void> {
+  for (const table of ["tenants", "runs", ...EVENT_TABLES]) {
+    const column = table === "tenants" ? "id" : "tenant_id";
+    await sql.unsafe(`
+      alter policy ${table}_tenant_isolation on ${table}
+        using (${column} = ${tenant}) with check (${column} = ${tenant})`);
+  }
 }
