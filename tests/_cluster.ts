@@ -41,52 +41,13 @@ export async function startCluster(): Promise<Cluster> {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   const stop = async () => {
-    await run(
-      "runuser",
-      "-u",
-      "postgres",
-      "--",
-      `${BIN}/pg_ctl`,
-      "-D",
-      data,
-      "-m",
-      "immediate",
-      "stop",
-    )
-      .catch(() => {});
+    await asPostgres("pg_ctl", "-D", data, "-m", "immediate", "stop").catch(() => {});
     await Deno.remove(dir, { recursive: true });
   };
   try {
-    await run(
-      "runuser",
-      "-u",
-      "postgres",
-      "--",
-      `${BIN}/initdb`,
-      "-D",
-      data,
-      "-A",
-      "trust",
-      "-U",
-      "postgres",
-      "--no-sync",
-    );
+    await asPostgres("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync");
     const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-    await run(
-      "runuser",
-      "-u",
-      "postgres",
-      "--",
-      `${BIN}/pg_ctl`,
-      "-D",
-      data,
-      "-o",
-      options,
-      "-l",
-      `${dir}/log`,
-      "-w",
-      "start",
-    );
+    await asPostgres("pg_ctl", "-D", data, "-o", options, "-l", `${dir}/log`, "-w", "start");
   } catch (error) {
     await stop();
     throw error;
@@ -96,6 +57,11 @@ export async function startCluster(): Promise<Cluster> {
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** Run a PostgreSQL binary as user `postgres` (initdb refuses root). */
+function asPostgres(binary: string, ...args: string[]): Promise<void> {
+  return run("runuser", "-u", "postgres", "--", `${BIN}/${binary}`, ...args);
 }
 
 async function run(command: string, ...args: string[]): Promise<void> {
