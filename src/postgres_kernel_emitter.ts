@@ -26,9 +26,11 @@ import type {
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
   EmitLlmCallArgs,
+  EmitOutcome,
   EmitTelemetryArgs,
   EventTable,
   KernelEmitter,
+  KernelEvent,
 } from "./kernel_api.ts";
 
 /** Options of {@link PostgresKernelEmitter}. */
@@ -45,19 +47,6 @@ export interface PostgresKernelEmitterOptions {
    */
   readonly role?: string;
 }
-
-/** One event of a batch: the method it stands for (`kind`) and that method's arguments. */
-export type KernelEvent =
-  | { readonly kind: "telemetry"; readonly args: Parameters<KernelEmitter["emitTelemetry"]>[0] }
-  | { readonly kind: "governance"; readonly args: Parameters<KernelEmitter["emitGovernance"]>[0] }
-  | { readonly kind: "llm_call"; readonly args: EmitLlmCallArgs }
-  | {
-    readonly kind: "connector_call";
-    readonly args: Parameters<KernelEmitter["recordConnectorCall"]>[0];
-  };
-
-/** What happened to one event of a batch. */
-export type EmitOutcome = "inserted" | "replayed" | "conflict";
 
 type Statement = readonly [text: string, params: readonly unknown[]];
 
