@@ -6,15 +6,12 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   type EmitArgs,
   type EmitKind,
   parseEmitArgs,
   parseEmitBatch,
 } from "./_kernel_api_schemas.ts";
-import { parseContract } from "./_contract_schema_parse.ts";
-import { ValidationError, type ValidationIssue } from "./errors.ts";
 import { idempotencyKeyToString } from "./idempotency.ts";
 import type { EventTable } from "./kernel_api.ts";
 

@@ -8,8 +8,7 @@ import { z } from "zod";
 import { actorKind, identifier, qualityLevel, tenantId } from "./_contract_schema_fields.ts";
 
 const count = () => z.int().min(0);
-const money = () =>
-  z.string().regex(/^\d+\.\d{10}$/, "expected a decimal string with 10 places");
+const money = () => z.string().regex(/^\d+\.\d{10}$/, "expected a decimal string with 10 places");
 const time = () => z.iso.datetime();
 
 /** The schema of `RunCardV1`. */

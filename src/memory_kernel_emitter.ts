@@ -455,9 +455,7 @@ export class MemoryKernelEmitter implements KernelEmitter, RunLifecycle {
       artifact_bytes: sum(artifacts.map((artifact) => artifact.size)),
       governance_event_count: governance.length,
       last_governance_event_type: lastGovernance?.event_type ?? null,
-      last_governance_event_at: lastGovernance === undefined
-        ? null
-        : times([lastGovernance])[0],
+      last_governance_event_at: lastGovernance === undefined ? null : times([lastGovernance])[0],
     });
   }
 

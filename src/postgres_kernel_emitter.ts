@@ -22,6 +22,21 @@ import type { EmitKind } from "./_kernel_api_schemas.ts";
 import type { Sql, TransactionSql } from "./db.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
+import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
+import type {
+  EndedRun,
+  EndRunArgs,
+  RaisedQuality,
+  RaiseQualityArgs,
+  RecordArtifactArgs,
+  RecordedArtifact,
+  RunLifecycle,
+  SettleCostArgs,
+  SettledCost,
+  StartedRun,
+  StartRunArgs,
+} from "./lifecycle.ts";
+import type { RunCardV1 } from "./run_card.ts";
 import type {
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
@@ -198,13 +213,14 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}
  * assert.equal(n, 1);
  * ```
  */
-export class PostgresKernelEmitter implements KernelEmitter {
+export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   /** The emitter's tenant (lower-case UUID). */
   readonly tenantId: string;
   #sql: Sql;
   #role: string | undefined;
   #snapshotDay = "";
   #snapshots = new Map<string, string>();
+  #lifecycleCalls: PostgresLifecycle | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
@@ -342,6 +358,40 @@ export class PostgresKernelEmitter implements KernelEmitter {
       }
     });
     return outcomes;
+  }
+
+  /** {@inheritDoc RunLifecycle.startRun} */
+  startRun(args: StartRunArgs): Promise<StartedRun> {
+    return this.#lifecycle().startRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.endRun} */
+  endRun(args: EndRunArgs): Promise<EndedRun> {
+    return this.#lifecycle().endRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.raiseQuality} */
+  raiseQuality(args: RaiseQualityArgs): Promise<RaisedQuality> {
+    return this.#lifecycle().raiseQuality(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.recordArtifact} */
+  recordArtifact(args: RecordArtifactArgs): Promise<RecordedArtifact> {
+    return this.#lifecycle().recordArtifact(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.settleCost} */
+  settleCost(args: SettleCostArgs): Promise<SettledCost> {
+    return this.#lifecycle().settleCost(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.runCard} */
+  runCard(trace_id?: string): Promise<RunCardV1 | undefined> {
+    return this.#lifecycle().runCard(trace_id);
+  }
+
+  #lifecycle(): PostgresLifecycle {
+    return this.#lifecycleCalls ??= new PostgresLifecycle(this.#sql, this.tenantId, this.#role);
   }
 
   async #emit(kind: EmitKind, args: unknown): Promise<void> {
