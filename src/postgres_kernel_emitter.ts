@@ -21,6 +21,8 @@ import { tenantId } from "./_contract_schema_fields.ts";
 import type { EmitKind } from "./_kernel_api_schemas.ts";
 import type { Sql, TransactionSql } from "./db.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
+import type { PriceTable, PricingProvenance } from "./price_table.ts";
+import { pricingProvenance } from "./pricing.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
 import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
 import type {
@@ -61,6 +63,14 @@ export interface PostgresKernelEmitterOptions {
    * @default undefined (no switch: connect as a login role in `plm_kernel_writer`)
    */
   readonly role?: string;
+  /**
+   * The price table the LLM calls' costs are computed with. Its provenance (source, when the
+   * prices were taken, USD→EUR rate, digest) goes into the `pricing_snapshots` rows of calls
+   * whose `pricing_version` is the table's; each table gets its own snapshot per model and day.
+   *
+   * @default undefined (snapshots without provenance)
+   */
+  readonly priceTable?: PriceTable;
 }
 
 type Statement = readonly [text: string, params: readonly unknown[]];
@@ -68,6 +78,11 @@ type Statement = readonly [text: string, params: readonly unknown[]];
 const OptionsSchema = z.strictObject({
   tenantId: tenantId(),
   role: z.string().min(1).max(63).optional(),
+  priceTable: z.custom<PriceTable>(
+    (value) =>
+      typeof value === "object" && value !== null && "snapshot" in value && "models" in value,
+    "expected a PriceTable (from parseLiteLlmPriceMap or priceTableFromOverrides)",
+  ).optional(),
 });
 
 /**
@@ -158,12 +173,15 @@ const STATEMENTS: Readonly<Record<EventTable, { one: string; many: string; exist
 };
 
 const SNAPSHOT_INSERT = `${WITH_TENANT}
-  insert into pricing_snapshots (tenant_id, model, snapshot_date, pricing_version)
-  select $1::uuid, $2::text, $3::date, $4::text from g
-  on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing returning id`;
+  insert into pricing_snapshots (tenant_id, model, snapshot_date, price_table_digest,
+    pricing_version, source, taken_at, fx_usd_eur)
+  select $1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz, $8::numeric
+  from g
+  on conflict on constraint uq_pricing_snapshots_tenant_model_date_digest do nothing returning id`;
 const SNAPSHOT_SELECT = `${WITH_TENANT}
   select (select id from pricing_snapshots
-    where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date) as id
+    where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date
+      and price_table_digest is not distinct from $4::text) as id
   from g`;
 
 /**
@@ -172,7 +190,8 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}
  * (`ValidationError`, before any SQL), then runs one statement: a new event is inserted; the
  * same key again returns normally and writes nothing (replay); the same tenant, trace, span
  * and event type with another key throws `IdempotencyConflict`. LLM and connector calls refer
- * to the day's `pricing_snapshots` row of their model (or connector), created on first use;
+ * to the day's `pricing_snapshots` row of their model (or connector), created on first use (an
+ * LLM call priced from the `priceTable` option: the row of that table, with its provenance);
  * `pricing_version: "unavailable"` refers to none. A broken or unreachable database throws
  * `EmitterUnavailable`; nothing is half-written, and the same emitter works again once the
  * server is back.
@@ -219,7 +238,9 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   #sql: Sql;
   #role: string | undefined;
   #snapshotDay = "";
+  /** Snapshot ids of the day by model and price-table digest. */
   #snapshots = new Map<string, string>();
+  #provenance: PricingProvenance | undefined;
   #lifecycleCalls: PostgresLifecycle | undefined;
 
   /**
@@ -234,6 +255,7 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
     this.#sql = sql;
     this.tenantId = parsed.tenantId;
     this.#role = parsed.role;
+    this.#provenance = parsed.priceTable && pricingProvenance(parsed.priceTable);
   }
 
   /**
@@ -426,15 +448,27 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
     for (const row of rows) {
       if (row.pricing === undefined) continue;
       const { model, pricingVersion } = row.pricing;
-      let id = this.#snapshots.get(model);
+      // The table's provenance belongs to LLM calls priced from it, nothing else.
+      const provenance = row.table === "llm_calls" &&
+          this.#provenance?.pricing_version === pricingVersion
+        ? this.#provenance
+        : undefined;
+      const digest = provenance?.digest ?? null;
+      const cacheKey = `${model}\u0000${digest ?? ""}`;
+      let id = this.#snapshots.get(cacheKey);
       if (id === undefined) {
-        const params = [this.tenantId, model, day, pricingVersion];
-        const [created] = await this.#run([SNAPSHOT_INSERT, params]);
+        const params = [this.tenantId, model, day, digest, pricingVersion];
+        const [created] = await this.#run([SNAPSHOT_INSERT, [
+          ...params,
+          provenance?.source ?? null,
+          provenance?.taken_at ?? null,
+          provenance?.fx_usd_eur ?? null,
+        ]]);
         const [found] = created
           ? [created]
-          : await this.#run([SNAPSHOT_SELECT, params.slice(0, 3)]);
+          : await this.#run([SNAPSHOT_SELECT, params.slice(0, 4)]);
         id = String(found.id);
-        this.#snapshots.set(model, id);
+        this.#snapshots.set(cacheKey, id);
       }
       row.columns.pricing_snapshot_id = id;
     }
