@@ -197,12 +197,13 @@ export class PostgresLifecycle {
         for update`;
       if (!call) return await this.#refuseMissing(tx, new UnknownCall(table, key));
       if (call.cost_status === "pending") {
-        const unavailable = cost_status === "unavailable";
+        // Unavailable: no price, so no pricing version and no snapshot either.
+        const settle = cost_status === "calculated"
+          ? tx`cost_status = 'calculated', cost_eur = ${cost}::numeric`
+          : tx`cost_status = 'unavailable', cost_eur = null, pricing_version = 'unavailable',
+              pricing_snapshot_id = null`;
         await tx`
-          update ${tx("public." + table)} set cost_status = ${cost_status},
-            cost_eur = ${cost}::numeric,
-            pricing_version = case when ${unavailable} then 'unavailable' else pricing_version end,
-            pricing_snapshot_id = case when ${unavailable} then null else pricing_snapshot_id end
+          update ${tx("public." + table)} set ${settle}
           where tenant_id = ${this.#tenantId} and idempotency_key = ${key}`;
         return Object.freeze({ settled: true });
       }
