@@ -4,31 +4,22 @@
  * any tenant (the tenant isolation policy of 0009 still binds every other role, and
  * `plm_kernel_writer` has no INSERT on `tenants` at all). A pre-existing `plm_tenant_admin` with
  * LOGIN, SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS or membership in another role
- * is refused, never trusted. `uq_artifacts_tenant_uri_sha256` makes an artifact recorded once
+ * is refused, never trusted (`verifyRoles`, the check of 0013 and of every `migrate()` run). `uq_artifacts_tenant_uri_sha256` makes an artifact recorded once
  * per (tenant, storage_uri, sha256).
  *
  * @module
  */
 import type postgres from "postgres";
+import { verifyRoles } from "../src/_migrate_roles.ts";
 
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
+  await verifyRoles(sql, ["plm_tenant_admin"]);
   await sql`
     do $$
     declare
-      found record;
       attempt integer := 0;
     begin
-      select r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication,
-        r.rolbypassrls,
-        exists (select from pg_catalog.pg_auth_members m where m.member = r.oid) as member
-      into found from pg_catalog.pg_roles r where r.rolname = 'plm_tenant_admin';
-      if found is not null and (found.rolcanlogin or found.rolsuper or found.rolcreaterole
-          or found.rolcreatedb or found.rolreplication or found.rolbypassrls or found.member) then
-        raise exception 'role plm_tenant_admin exists with LOGIN, SUPERUSER, CREATEROLE, '
-          'CREATEDB, REPLICATION, BYPASSRLS or a membership: drop or fix it, then migrate again'
-          using errcode = 'insufficient_privilege';
-      end if;
       loop
         begin
           if not exists (select from pg_catalog.pg_roles where rolname = 'plm_tenant_admin') then

@@ -18,6 +18,7 @@ export const BOUNDARY_FILES: readonly string[] = [
   "src/_postgres_lifecycle.ts",
   "src/tenants.ts",
   "src/migrate.ts",
+  "src/_migrate_roles.ts",
 ];
 
 /**
