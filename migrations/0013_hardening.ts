@@ -21,7 +21,7 @@
  * @module
  */
 import type postgres from "postgres";
-import { verifyRoles } from "../src/_roles.ts";
+import { verifyRoles } from "../src/_migrate_roles.ts";
 import { COST_GUARD } from "./0006_append_only_triggers.ts";
 
 /** Tables whose rows are events: their `created_at` is stamped too. */
