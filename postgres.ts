@@ -12,7 +12,9 @@ export {
   MigrationLockTimeout,
   UntrustedRole,
 } from "./src/errors.ts";
+export type { EmitOutcome, KernelEvent } from "./src/kernel_api.ts";
 export * from "./src/db.ts";
 export * from "./src/db_rows.ts";
 export * from "./src/migrate.ts";
 export * from "./src/postgres_kernel_emitter.ts";
+export * from "./src/tenants.ts";
