@@ -24,8 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The compiler and the Node types the build uses (Node 20 is the oldest Node supported). */
-const BUILD_TOOLS = { "typescript": "5.9.3", "@types/node": "20.19.43" };
+/** The compiler the build uses (the Node types are deno.json's: Node 20, the oldest supported). */
+const TYPESCRIPT = "5.9.3";
 /** Driver packages: optional peers of the entry point that loads them. */
 const DRIVER = /^(postgres|@aws-sdk\/.*|@electric-sql\/.*|@opentelemetry\/api)$/;
 /** Copied from the root into the package beside the compiled code. */
@@ -38,6 +38,7 @@ const config = JSON.parse(await readFile(join(root, "deno.json"), "utf8")) as {
   version: string;
   license: string;
   exports: Record<string, string>;
+  imports: Record<string, string>;
 };
 const entries = Object.values(config.exports).map((path) => path.replace(/^\.\//, ""));
 const packages = await npmImports(entries);
@@ -52,7 +53,11 @@ try {
   await writeJson(join(work, "package.json"), {
     private: true,
     type: "module",
-    devDependencies: { ...packages, ...BUILD_TOOLS },
+    devDependencies: {
+      ...packages,
+      "typescript": TYPESCRIPT,
+      "@types/node": config.imports["@types/node"].replace(/^npm:@types\/node@/, ""),
+    },
   });
   await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], work);
   // `import.meta.main` is Deno's (the CLI guard of migrate.ts); under Node it is undefined.
