@@ -113,7 +113,7 @@ async function npmImports(files: string[]): Promise<Record<string, string>> {
   const found: Record<string, string> = {};
   for (const file of files) {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", file],
+      args: ["info", "--json", "--node-modules-dir=none", file],
       cwd: root,
       stderr: "inherit",
     }).output();

@@ -95,8 +95,10 @@ export async function checkInserts(root: string): Promise<BoundaryProblem[]> {
  * @throws {Error} When `deno info` fails (missing file, unresolvable import).
  */
 export async function checkGraph(root: string, entry: string): Promise<BoundaryProblem[]> {
+  // Resolved through Deno's global cache: only there does `deno info` list the npm packages'
+  // own dependencies (a manual node_modules/ does not).
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
+    args: ["info", "--json", "--node-modules-dir=none", entry],
     cwd: root,
     env: { NO_COLOR: "1" },
   }).output();
