@@ -5,6 +5,7 @@ import { connect, startEmbeddedPostgres, tenantScoped } from "../../src/db.ts";
 import { MigrationError, ValidationError } from "../../src/errors.ts";
 import { migrate, migrationStatus } from "../../src/migrate.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
+import { runDeno } from "../_run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
@@ -142,19 +143,8 @@ Deno.test("deno task migrate: up, status, down, exit codes and messages", async 
     ? await startEmbeddedPostgres()
     : await openTestDatabase({ migrate: false });
   const run = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "migrate.ts", ...args],
-      cwd: ROOT,
-      env: { PG_DSN: "" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder();
-    return {
-      code: output.code,
-      lines: text.decode(output.stdout).trim().split("\n"),
-      stderr: text.decode(output.stderr),
-    };
+    const { code, stdout, stderr } = await runDeno(ROOT, "run", "-A", "migrate.ts", ...args);
+    return { code, lines: stdout.trim().split("\n"), stderr };
   };
 
   await t.step("up --to prints a line per revision applied", async () => {

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, startEmbeddedPostgres } from "../../src/db.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
+import { runDeno } from "../_run.ts";
 import { catalogSnapshot } from "./_catalog.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -32,16 +33,16 @@ Deno.test("the package served over HTTP migrates a database exactly as a checkou
     : await openTestDatabase({ migrate: false });
 
   await t.step("deno run <url>/migrate.ts --help prints the usage", async () => {
-    const result = await deno(client.path, "run", "-A", migrateUrl, "--help");
+    const result = await runDeno(client.path, "run", "-A", migrateUrl, "--help");
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^Usage: migrate \[status\|up\|down\]/);
   });
 
   await t.step("up applies every revision, status lists them applied", async () => {
-    const up = await deno(client.path, "run", "-A", migrateUrl, "up", "--dsn", pg.dsn);
+    const up = await runDeno(client.path, "run", "-A", migrateUrl, "up", "--dsn", pg.dsn);
     assert.equal(up.code, 0, up.stderr);
     assert.deepEqual(lines(up.stdout), checkout.names.map((name) => `applied  ${name}`));
-    const status = await deno(client.path, "run", "-A", migrateUrl, "status", "--dsn", pg.dsn);
+    const status = await runDeno(client.path, "run", "-A", migrateUrl, "status", "--dsn", pg.dsn);
     assert.equal(status.code, 0, status.stderr);
     assert.deepEqual(lines(status.stdout), checkout.names.map((name) => `applied  ${name}`));
   });
@@ -68,7 +69,7 @@ try {
 }
 `,
     );
-    const run = await deno(client.path, "run", "-A", "consumer.ts", server.url, fresh.dsn);
+    const run = await runDeno(client.path, "run", "-A", "consumer.ts", server.url, fresh.dsn);
     assert.equal(run.code, 0, run.stderr);
     const { steps, status } = JSON.parse(run.stdout);
     assert.deepEqual(steps, checkout.names.map((revision) => ({ direction: "up", revision })));
@@ -158,22 +159,6 @@ function rewriteBareImports(source: string, imports: Record<string, string>): st
 async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   const path = await mkdtemp(join(tmpdir(), "plm-remote-"));
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
-}
-
-async function deno(cwd: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1", PG_DSN: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: text.decode(output.stdout),
-    stderr: text.decode(output.stderr),
-  };
 }
 
 function lines(text: string): string[] {
