@@ -7,8 +7,8 @@
  *   spacing, with quoted or schema-qualified names. Scans .ts/.js/.sql-like files.
  * - **graph**: the module graph of each entry point (`deno info --json`, static, dynamic and
  *   type-only imports, plus npm dependencies of npm packages) reaches no driver it must not
- *   load: mod.ts none at all, postgres.ts no S3 SDK, s3.ts no PostgreSQL, otel.ts neither of those;
- *   only otel.ts may load OpenTelemetry (`@opentelemetry/*`).
+ *   load: mod.ts none at all, postgres.ts and migrate.ts no S3 SDK, s3.ts no PostgreSQL, otel.ts
+ *   neither of those; only otel.ts may load OpenTelemetry (`@opentelemetry/*`).
  *
  * Usage: `deno run -A tools/check_boundaries.ts [root]` (default: the current directory);
  * prints one line per problem and exits 1 when there is any.
@@ -35,6 +35,7 @@ export const ENTRY_POLICY: Readonly<Record<string, readonly DriverFamily[]>> = {
   "postgres.ts": ["s3", "otel"],
   "s3.ts": ["postgres", "embedded", "otel"],
   "otel.ts": ["postgres", "embedded", "s3"],
+  "migrate.ts": ["s3", "otel"],
 };
 
 const FAMILY_LABEL: Record<DriverFamily, string> = {
