@@ -65,6 +65,6 @@ Deno.test("check_boundaries.ts exits 1 and prints every problem", async () => {
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, root] }).output();
   const failing = await run(VIOLATING);
   assert.equal(failing.code, 1);
-  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 11);
+  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 12);
   assert.equal((await run(CLEAN)).code, 0);
 });

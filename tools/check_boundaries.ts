@@ -16,7 +16,13 @@
  * @module
  */
 import { join, relative } from "node:path";
-import { type DriverFamily, driverFamily, EVENT_TABLES, insideBoundary } from "./_boundary.ts";
+import {
+  BOUNDARY_FILES,
+  type DriverFamily,
+  driverFamily,
+  EVENT_TABLES,
+  insideBoundary,
+} from "./_boundary.ts";
 import { denoInfo, displayName, graphEdges } from "./_module_graph.ts";
 
 /** One boundary violation. */
@@ -81,7 +87,7 @@ export async function checkInserts(root: string): Promise<BoundaryProblem[]> {
         rule: "insert",
         file: path,
         message: `${path}:${line} writes to "${match[1].toLowerCase()}" outside the SQL ` +
-          "boundary; only src/db.ts, src/postgres_kernel_emitter.ts, src/migrate.ts and " +
+          `boundary; only the files of tools/_boundary.ts (${BOUNDARY_FILES.join(", ")}) and ` +
           "migrations/ may insert into event tables",
       });
     }

@@ -357,10 +357,10 @@ Deno.test("migrate() on a database ahead of the package does nothing, and revert
   assert.deepEqual(status.pending, []);
   assert.deepEqual(await migrate(db.sql), []);
   await assert.rejects(
-    migrate(db.sql, { to: 12 }),
+    migrate(db.sql, { to: LATEST - 1 }),
     /Cannot revert "0999_from_the_future": this version of the package does not know it/,
   );
-  assert.equal((await migrationStatus(db.sql)).applied.length, 13);
+  assert.equal((await migrationStatus(db.sql)).applied.length, LATEST + 1);
 });
 
 Deno.test("migrate() continues a database migrated by the Node build (.js names)", async () => {
