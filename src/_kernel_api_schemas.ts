@@ -25,14 +25,47 @@ function tokenCount() {
   return z.int().min(0).max(2_147_483_647);
 }
 
-/** A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000. */
+/**
+ * A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000,
+ * at most `MAX_JSON_DEPTH` levels. Checked in one walk and passed on as it is, never copied: a
+ * copy would drop an own `__proto__` key (its assignment sets the prototype instead), so the
+ * stored payload would no longer match its content hash.
+ */
 function jsonObject() {
-  return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  return z.custom<Record<string, unknown>>().superRefine((value, ctx) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: "custom", path: [], message: "expected a JSON object" });
+      return;
+    }
     const problem = findNonJson(value, true);
     if (problem !== undefined) {
       ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.reason });
     }
   });
+}
+
+/**
+ * A cost in EUR as `numeric(20, 10)` stores it exactly: from 0 to below 10^10, at most 10
+ * decimal places (PostgreSQL would round further places away, and refuse 10^10 or more).
+ */
+function costEur() {
+  return z.number().min(0).lt(1e10, "must be below 10000000000 (numeric(20, 10))").refine(
+    (value) => Number(value.toFixed(10)) === value,
+    "must have at most 10 decimal places (numeric(20, 10) would round it)",
+  );
+}
+
+/**
+ * The `v1:` key string of an already parsed key (see `idempotencyKeyToString`, which parses
+ * first): each field percent-encoded like `encodeURIComponent`.
+ *
+ * @param key A parsed key (`tenant_id` lower case).
+ * @returns `v1:<tenant_id>:<trace_id>:<span_id>:<event_type>:<content_hash>`.
+ */
+export function formatIdempotencyKey(key: z.output<typeof idempotencyKeySchema>): string {
+  return `v1:${key.tenant_id}:${encodeURIComponent(key.trace_id)}:${
+    encodeURIComponent(key.span_id)
+  }:${encodeURIComponent(key.event_type)}:${key.content_hash}`;
 }
 
 /** The idempotency key (see `IdempotencyKey`). */
@@ -46,7 +79,7 @@ export const idempotencyKeySchema = z.strictObject({
 
 const cost = {
   pricing_version: pricingVersion(),
-  cost_eur: z.number().min(0).nullable().optional(),
+  cost_eur: costEur().nullable().optional(),
   cost_status: costStatus(),
 };
 
