@@ -129,4 +129,10 @@ export interface PricingSnapshotRow extends TenantScopedRow {
   pricing_version: PricingVersion;
   /** USD to EUR rate used, if converted. */
   fx_usd_eur: string | null;
+  /** Where the prices come from; `null` when recorded without a price table. */
+  source: string | null;
+  /** When the prices were taken; `null` when recorded without a price table. */
+  taken_at: Date | null;
+  /** Lowercase hex SHA-256 of the price table; `null` when recorded without one. */
+  price_table_digest: string | null;
 }

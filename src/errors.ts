@@ -446,3 +446,52 @@ export class TenantMismatch extends Error {
     this.contextTenantId = contextTenantId;
   }
 }
+
+/**
+ * A GenAI span cannot be recorded as a kernel call: it has no tenant (it was started outside
+ * `withTenant` and has no `plm.tenant_id` attribute), or its `plm.tenant_id` attribute names
+ * another tenant than the `withTenant` scope it was started in. The span is never stored under
+ * a default tenant. Carries the span's ids, never the tenant ids.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OtelSpanRefused } from "./errors.ts";
+ *
+ * const error = new OtelSpanRefused("without_tenant", {
+ *   traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+ *   spanId: "00f067aa0ba902b7",
+ * });
+ * assert.equal(error.code, "SPAN_WITHOUT_TENANT");
+ * assert.equal(error.spanId, "00f067aa0ba902b7");
+ * ```
+ */
+export class OtelSpanRefused extends Error {
+  /** Stable error code. */
+  readonly code: "SPAN_WITHOUT_TENANT" | "SPAN_TENANT_MISMATCH";
+  /** The refused span's trace id. */
+  readonly traceId: string;
+  /** The refused span's id. */
+  readonly spanId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param reason Why the span is refused.
+   * @param span The span's ids.
+   */
+  constructor(
+    reason: "without_tenant" | "tenant_mismatch",
+    span: { readonly traceId: string; readonly spanId: string },
+  ) {
+    super(
+      reason === "without_tenant"
+        ? `Cannot record span "${span.spanId}" of trace "${span.traceId}": it has no tenant; start it inside withTenant(tenantId, fn) or set its "plm.tenant_id" attribute`
+        : `Cannot record span "${span.spanId}" of trace "${span.traceId}": its "plm.tenant_id" attribute differs from the withTenant scope it was started in; set one tenant`,
+    );
+    this.name = "OtelSpanRefused";
+    this.code = reason === "without_tenant" ? "SPAN_WITHOUT_TENANT" : "SPAN_TENANT_MISMATCH";
+    this.traceId = span.traceId;
+    this.spanId = span.spanId;
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * Migration runner: brings a database to a revision of `migrations/` (0001 to 0012) with ley,
+ * Migration runner: brings a database to a revision of `migrations/` (0001 to 0016) with ley,
  * one transaction per revision, under a PostgreSQL advisory lock so that concurrent deploys
  * wait for each other instead of failing or applying a revision twice. Also the CLI behind
  * `deno task migrate up|down|status`.
@@ -59,7 +59,7 @@ export interface MigrationStatus {
  *
  * await using pg = await startEmbeddedPostgres();
  * const up = await migrate(pg.sql);
- * assert.equal(up.at(-1)?.revision, "0012_migrator_privileges");
+ * assert.equal(up[0].revision, "0001_tenants_runs");
  * const down = await migrate(pg.sql, { to: 0 });
  * assert.equal(down.length, up.length);
  * ```

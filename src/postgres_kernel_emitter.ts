@@ -21,6 +21,8 @@ import { tenantId } from "./_contract_schema_fields.ts";
 import type { EmitKind } from "./_kernel_api_schemas.ts";
 import type { Sql } from "./db.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
+import type { PriceTable, PricingProvenance } from "./price_table.ts";
+import { pricingProvenance } from "./pricing.ts";
 import { EmitterUnavailable, IdempotencyConflict, UnknownTenant } from "./errors.ts";
 import type {
   EmitConnectorCallArgs,
@@ -44,6 +46,14 @@ export interface PostgresKernelEmitterOptions {
    * @default undefined (no switch: connect as a login role in `plm_kernel_writer`)
    */
   readonly role?: string;
+  /**
+   * The price table the LLM calls' costs are computed with. Its provenance (source, when the
+   * prices were taken, USD→EUR rate, digest) goes into the `pricing_snapshots` rows of calls
+   * whose `pricing_version` is the table's; each table gets its own snapshot per model and day.
+   *
+   * @default undefined (snapshots without provenance)
+   */
+  readonly priceTable?: PriceTable;
   /**
    * Group commit: emits that arrive while this emitter's statements are in flight go together
    * in the next statement (the `emitMany` statement, up to 1,000 events), each caller still
@@ -86,6 +96,11 @@ interface Queued {
 const OptionsSchema = z.strictObject({
   tenantId: tenantId(),
   role: z.string().min(1).max(63).optional(),
+  priceTable: z.custom<PriceTable>(
+    (value) =>
+      typeof value === "object" && value !== null && "snapshot" in value && "models" in value,
+    "expected a PriceTable (from parseLiteLlmPriceMap or priceTableFromOverrides)",
+  ).optional(),
   groupCommit: z.boolean().optional(),
   maxInFlight: z.int().min(1).max(1000).optional(),
 });
@@ -215,21 +230,29 @@ const MANY = `
 const MANY_TABLES: readonly EventTable[] = ["telemetry_events", "llm_calls", "connector_calls"];
 
 /**
- * The day's `pricing_snapshots` row of a model, created if missing, in one statement: the id
- * inserted, or else the one stored before the statement's snapshot (`null` only when a
- * concurrent emitter committed it after that: then the statement runs again).
+ * The day's `pricing_snapshots` row of a model and price table (digest, `null` for none),
+ * created if missing with the table's provenance, in one statement: the id inserted, or else
+ * the one stored before the statement's snapshot (`null` only when a concurrent emitter
+ * committed it after that: then the statement runs again).
  */
 const SNAPSHOT = `
   with g as (select set_config('app.tenant_id', $1, true) as tenant),
   i as (
-    insert into public.pricing_snapshots (tenant_id, model, snapshot_date, pricing_version)
-    select $1::uuid, $2::text, $3::date, $4::text from g
-    on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing
+    insert into public.pricing_snapshots (tenant_id, model, snapshot_date, price_table_digest,
+      pricing_version, source, taken_at, fx_usd_eur)
+    select $1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz,
+      $8::numeric from g
+    on conflict on constraint uq_pricing_snapshots_tenant_model_date_digest do nothing
     returning id)
   select coalesce((select id from i), (select id from public.pricing_snapshots
-    where tenant_id = $1::uuid and model = $2::text and snapshot_date = $3::date)) as id`;
+    where tenant_id = $1::uuid and model = $2::text and snapshot_date = $3::date
+      and price_table_digest is not distinct from $4::text)) as id`;
 
-/** Snapshot ids per client (pool), by tenant, model and day: shared by the pool's emitters. */
+/**
+ * Snapshot ids per client (pool), by tenant, day, model and price-table digest: shared by the
+ * pool's emitters, so a new emitter's first call costs no extra round trip once its pool knows
+ * the snapshot.
+ */
 const SNAPSHOT_IDS = new WeakMap<Sql, Map<string, string>>();
 
 /** Most events one coalesced statement carries. */
@@ -244,7 +267,8 @@ const RACE_ATTEMPTS = 10;
  * (`ValidationError`, before any SQL), then runs one statement: a new event is inserted; the
  * same key again returns normally and writes nothing (replay); the same tenant, trace, span
  * and event type with another key throws `IdempotencyConflict`. LLM and connector calls refer
- * to the day's `pricing_snapshots` row of their model (or connector), created on first use;
+ * to the day's `pricing_snapshots` row of their model (or connector), created on first use (an
+ * LLM call priced from the `priceTable` option: the row of that table, with its provenance);
  * `pricing_version: "unavailable"` refers to none. A broken or unreachable database throws
  * `EmitterUnavailable`; nothing is half-written, and the same emitter works again once the
  * server is back.
@@ -295,6 +319,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
   #inFlight = 0;
   #queue: Queued[] = [];
   #snapshots: Map<string, string>;
+  #provenance: PricingProvenance | undefined;
   #day = "";
   #dayEnds = 0;
 
@@ -311,6 +336,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
     this.#sql = sql;
     this.tenantId = parsed.tenantId;
     this.#role = parsed.role;
+    this.#provenance = parsed.priceTable && pricingProvenance(parsed.priceTable);
     this.#groupCommit = parsed.groupCommit ?? true;
     this.#maxInFlight = parsed.maxInFlight ?? sql.options?.max ?? 10;
     let snapshots = SNAPSHOT_IDS.get(sql);
@@ -543,10 +569,26 @@ export class PostgresKernelEmitter implements KernelEmitter {
     for (const row of rows) {
       if (row.pricing === undefined) continue;
       const { model, pricingVersion } = row.pricing;
-      const cacheKey = `${this.tenantId}\0${day}\0${model}`;
+      // The table's provenance belongs to LLM calls priced from it, nothing else.
+      const provenance = row.table === "llm_calls" &&
+          this.#provenance?.pricing_version === pricingVersion
+        ? this.#provenance
+        : undefined;
+      const digest = provenance?.digest ?? null;
+      const cacheKey = `${this.tenantId}\0${day}\0${model}\0${digest ?? ""}`;
       let id = this.#snapshots.get(cacheKey);
+      const params = [
+        this.tenantId,
+        model,
+        day,
+        digest,
+        pricingVersion,
+        provenance?.source ?? null,
+        provenance?.taken_at ?? null,
+        provenance?.fx_usd_eur ?? null,
+      ];
       for (let attempt = 0; id === undefined && attempt < RACE_ATTEMPTS; attempt++) {
-        const [found] = await this.#run([SNAPSHOT, [this.tenantId, model, day, pricingVersion]]);
+        const [found] = await this.#run([SNAPSHOT, params]);
         if (found.id !== null) this.#snapshots.set(cacheKey, id = String(found.id));
       }
       if (id === undefined) throw new Error("The day's pricing snapshot stayed invisible");

@@ -6,6 +6,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { fallbackTraceContext } from "./_trace_context_fallback.ts";
 import { z } from "zod";
 import { spanId, traceId } from "./_contract_schema_fields.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
@@ -83,7 +84,9 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
 }
 
 /**
- * The current trace context, or `undefined` outside {@link withTraceContext}.
+ * The current trace context, or `undefined` outside {@link withTraceContext}. With the
+ * OpenTelemetry bridge installed (`installOtelTraceContext` of `@tracepulse/plm-shared/otel`),
+ * the active OpenTelemetry span's context is current when no {@link withTraceContext} scope is.
  *
  * @returns The frozen current context, if any.
  *
@@ -96,7 +99,10 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
  * ```
  */
 export function currentTraceContext(): TraceContext | undefined {
-  return storage.getStore();
+  const ctx = storage.getStore();
+  if (ctx !== undefined) return ctx;
+  const fallback = fallbackTraceContext();
+  return fallback === undefined ? undefined : checked(fallback as TraceContext);
 }
 
 /**
@@ -115,7 +121,7 @@ export function currentTraceContext(): TraceContext | undefined {
  * ```
  */
 export function requireTraceContext(): TraceContext {
-  const ctx = storage.getStore();
+  const ctx = currentTraceContext();
   if (ctx === undefined) throw new ContextMissingError("trace");
   return ctx;
 }
@@ -164,7 +170,7 @@ export function newTraceContext(): TraceContext {
  * ```
  */
 export function childSpan(parent?: TraceContext): TraceContext {
-  const from = parent === undefined ? storage.getStore() : checked(parent);
+  const from = parent === undefined ? currentTraceContext() : checked(parent);
   if (from === undefined) return newTraceContext();
   return mint({
     traceId: from.traceId,

@@ -23,11 +23,18 @@ Deno.test("checkInserts() allows the boundary files, migrations, tests, bench an
 });
 
 Deno.test("checkGraph() reports the import chain to a forbidden driver", async (t) => {
-  await t.step("mod.ts must load no driver", async () => {
-    const [problem, ...rest] = await checkGraph(VIOLATING, "mod.ts");
+  await t.step("mod.ts must load no driver and no OpenTelemetry", async () => {
+    const [problem, otel, ...rest] = await checkGraph(VIOLATING, "mod.ts");
     assert.deepEqual(rest, []);
     assert.equal(problem.rule, "graph");
     assert.match(problem.message, /mod\.ts -> src\/db\.ts -> npm:postgres@3\.4\.9$/);
+    assert.match(otel.message, /^mod\.ts reaches OpenTelemetry/);
+    assert.match(otel.message, /mod\.ts -> src\/trace_context\.ts -> npm:@opentelemetry\/api@/);
+  });
+  await t.step("otel.ts must not load PostgreSQL", async () => {
+    const [problem, ...rest] = await checkGraph(VIOLATING, "otel.ts");
+    assert.deepEqual(rest, []);
+    assert.match(problem.message, /otel\.ts -> src\/db\.ts -> npm:postgres@/);
   });
   await t.step("postgres.ts must not load the S3 SDK", async () => {
     const [problem] = await checkGraph(VIOLATING, "postgres.ts");
@@ -54,6 +61,6 @@ Deno.test("check_boundaries.ts exits 1 and prints every problem", async () => {
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, root] }).output();
   const failing = await run(VIOLATING);
   assert.equal(failing.code, 1);
-  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 9);
+  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 11);
   assert.equal((await run(CLEAN)).code, 0);
 });

@@ -38,8 +38,11 @@ export const EVENT_TABLES: readonly string[] = [
   "pricing_snapshots",
 ];
 
-/** The driver families the boundary guards: postgres.js and ley, PGlite, the AWS S3 SDK. */
-export type DriverFamily = "postgres" | "embedded" | "s3";
+/**
+ * The driver families the boundary guards: postgres.js and ley, PGlite, the AWS S3 SDK, and
+ * OpenTelemetry (`@opentelemetry/*`, an optional peer that only ./otel may load).
+ */
+export type DriverFamily = "postgres" | "embedded" | "s3" | "otel";
 
 /**
  * Which driver family an import specifier loads, or `undefined` for anything else.
@@ -51,6 +54,7 @@ export function driverFamily(specifier: string): DriverFamily | undefined {
   if (name === "postgres" || name === "ley") return "postgres";
   if (name?.startsWith("@electric-sql/")) return "embedded";
   if (name?.startsWith("@aws-sdk/")) return "s3";
+  if (name?.startsWith("@opentelemetry/")) return "otel";
   return undefined;
 }
 

@@ -7,7 +7,8 @@
  *   spacing, with quoted or schema-qualified names. Scans .ts/.js/.sql-like files.
  * - **graph**: the module graph of each entry point (`deno info --json`, static, dynamic and
  *   type-only imports, plus npm dependencies of npm packages) reaches no driver it must not
- *   load: mod.ts none at all, postgres.ts no S3 SDK, s3.ts no PostgreSQL.
+ *   load: mod.ts none at all, postgres.ts no S3 SDK, s3.ts no PostgreSQL, otel.ts neither of those;
+ *   only otel.ts may load OpenTelemetry (`@opentelemetry/*`).
  *
  * Usage: `deno run -A tools/check_boundaries.ts [root]` (default: the current directory);
  * prints one line per problem and exits 1 when there is any.
@@ -30,15 +31,17 @@ export interface BoundaryProblem {
 
 /** Driver families each entry point must never reach. */
 export const ENTRY_POLICY: Readonly<Record<string, readonly DriverFamily[]>> = {
-  "mod.ts": ["postgres", "embedded", "s3"],
-  "postgres.ts": ["s3"],
-  "s3.ts": ["postgres", "embedded"],
+  "mod.ts": ["postgres", "embedded", "s3", "otel"],
+  "postgres.ts": ["s3", "otel"],
+  "s3.ts": ["postgres", "embedded", "otel"],
+  "otel.ts": ["postgres", "embedded", "s3"],
 };
 
 const FAMILY_LABEL: Record<DriverFamily, string> = {
   postgres: "the PostgreSQL driver",
   embedded: "the embedded PostgreSQL",
   s3: "the S3 SDK",
+  otel: "OpenTelemetry",
 };
 const SCANNED = /\.(?:[cm]?[jt]sx?|sql)$/;
 const SKIPPED_DIRS = new Set(["node_modules", "dist"]);
@@ -51,7 +54,7 @@ const INSERT_INTO = new RegExp(
 /**
  * Run both checks on the package at `root`.
  *
- * @param root Directory holding deno.json, mod.ts, postgres.ts and s3.ts.
+ * @param root Directory holding deno.json and the entry points of {@link ENTRY_POLICY}.
  * @returns Every problem found, insert problems first; empty when the boundary holds.
  * @throws {Error} When an entry point is missing or `deno info` fails.
  */

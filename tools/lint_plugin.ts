@@ -21,7 +21,8 @@ const plugin: Deno.lint.Plugin = {
         function check(node: Deno.lint.Node, specifier: string | undefined): void {
           if (specifier === undefined) return;
           const family = driverFamily(specifier);
-          if (family === undefined || family === "s3" || mayImportDriver(path, family)) return;
+          if (family !== "postgres" && family !== "embedded") return;
+          if (mayImportDriver(path, family)) return;
           context.report({
             node,
             message: `"${path}" imports the PostgreSQL driver "${specifier}" outside the SQL ` +

@@ -7,6 +7,13 @@ import { isEmbedded, openTestDatabase } from "../_pg.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
+/** Every revision of migrations/, oldest first (file names without extension). */
+const REVISIONS = [...Deno.readDirSync(new URL("../../migrations/", import.meta.url))]
+  .map((entry) => entry.name)
+  .filter((name) => /^\d{4}_.+\.ts$/.test(name))
+  .map((name) => name.replace(/\.ts$/, ""))
+  .sort();
+const LATEST = REVISIONS.length;
 
 Deno.test("migrate() applies one revision per transaction and reports each", async (t) => {
   await using db = await openTestDatabase({ migrate: false });
@@ -14,7 +21,7 @@ Deno.test("migrate() applies one revision per transaction and reports each", asy
   const steps = await migrate(db.sql, { onStep: (step) => seen.push(step.revision) });
 
   await t.step("every revision, in order, once", async () => {
-    assert.equal(steps.length, 12);
+    assert.equal(steps.length, LATEST);
     assert.ok(steps.every((step) => step.direction === "up"));
     assert.deepEqual(seen, steps.map((step) => step.revision));
     assert.deepEqual(seen, [...seen].sort());
@@ -36,7 +43,7 @@ Deno.test("migrate() applies one revision per transaction and reports each", asy
   });
 
   await t.step("refuses a target that is not a revision number", async () => {
-    for (const to of [-1, 13, 2.5, Number.NaN]) {
+    for (const to of [-1, LATEST + 1, 2.5, Number.NaN]) {
       await assert.rejects(migrate(db.sql, { to }), ValidationError, `to: ${to}`);
     }
     assert.equal((await migrationStatus(db.sql)).applied.length, 8);
@@ -60,7 +67,7 @@ Deno.test("migrate() rolls a failing revision back whole and keeps the earlier o
   assert.equal(table, null, "the failed revision left its first table behind");
 
   await db.sql`drop table blocker`;
-  assert.equal((await migrate(db.sql)).length, 11);
+  assert.equal((await migrate(db.sql)).length, LATEST - 1);
 });
 
 Deno.test("migrate() run concurrently applies each revision exactly once", async () => {
@@ -71,12 +78,12 @@ Deno.test("migrate() run concurrently applies each revision exactly once", async
     (await db.sql<{ name: string }[]>`select name from migrations order by id`).map((r) => r.name);
 
   const ups = await Promise.all([1, 2, 3, 4].map(() => migrate(target)));
-  assert.equal(ups.flat().length, 12, "revisions applied in total");
-  assert.equal(new Set(ups.flat().map((s) => s.revision)).size, 12);
-  assert.equal((await revisions()).length, 12);
+  assert.equal(ups.flat().length, LATEST, "revisions applied in total");
+  assert.equal(new Set(ups.flat().map((s) => s.revision)).size, LATEST);
+  assert.equal((await revisions()).length, LATEST);
 
   const downs = await Promise.all([1, 2, 3].map(() => migrate(target, { to: 0 })));
-  assert.equal(downs.flat().length, 12, "revisions reverted in total");
+  assert.equal(downs.flat().length, LATEST, "revisions reverted in total");
   assert.deepEqual(await revisions(), []);
 });
 
@@ -102,7 +109,7 @@ Deno.test({
     assert.equal(table, null, "a revision ran while the lock was held");
     await holder.unsafe("select pg_advisory_unlock_all()");
     holder.release();
-    assert.equal((await running).length, 12);
+    assert.equal((await running).length, LATEST);
   },
 });
 
@@ -127,7 +134,7 @@ Deno.test({
     await using other = await openTestDatabase();
     const tenant = crypto.randomUUID();
     await other.sql`insert into tenants (id, name) values (${tenant}, 't')`;
-    assert.equal((await db.migrate({ to: 0 })).length, 12);
+    assert.equal((await db.migrate({ to: 0 })).length, LATEST);
     const roles = await db.sql`
     select rolname, rolbypassrls from pg_roles
     where rolname in ('plm_kernel_writer', 'plm_migrator') order by rolname`;
@@ -137,7 +144,7 @@ Deno.test({
     ]);
     const rows = await tenantScoped(other.writer, tenant, (tx) => tx`select id from tenants`);
     assert.deepEqual(rows.map((r) => r.id), [tenant]);
-    assert.equal((await db.migrate()).length, 12);
+    assert.equal((await db.migrate()).length, LATEST);
   },
 });
 
@@ -176,15 +183,15 @@ Deno.test("deno task migrate: up, status, down, exit codes and messages", async 
     const result = await run("status", "--dsn", pg.dsn);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.lines.filter((l) => l.startsWith("applied ")).length, 3);
-    assert.equal(result.lines.filter((l) => l.startsWith("pending ")).length, 9);
+    assert.equal(result.lines.filter((l) => l.startsWith("pending ")).length, LATEST - 3);
   });
 
   await t.step("up applies the rest, down reverts one, down --to 0 the others", async () => {
-    assert.equal((await run("up", "--dsn", pg.dsn)).lines.length, 9);
+    assert.equal((await run("up", "--dsn", pg.dsn)).lines.length, LATEST - 3);
     const one = await run("down", "--dsn", pg.dsn);
-    assert.deepEqual(one.lines, ["reverted 0012_migrator_privileges"]);
+    assert.deepEqual(one.lines, [`reverted ${REVISIONS.at(-1)}`]);
     const rest = await run("down", "--to", "0", "--dsn", pg.dsn);
-    assert.equal(rest.lines.length, 11);
+    assert.equal(rest.lines.length, LATEST - 1);
     assert.equal(rest.lines.at(-1), "reverted 0001_tenants_runs");
     assert.deepEqual((await run("down", "--dsn", pg.dsn)).lines, ["nothing to revert"]);
   });
@@ -232,13 +239,13 @@ Deno.test("migrate() continues a database migrated by the Node build (.js names)
 
   const status = await migrationStatus(db.sql);
   assert.equal(status.applied.length, 4);
-  assert.equal(status.pending.length, 8);
+  assert.equal(status.pending.length, LATEST - 4);
   assert.deepEqual((await migrate(db.sql, { to: 3 })).map((s) => s.revision), [
     "0004_connector_calls",
   ]);
   const [{ count }] = await db.sql`select count(*)::int as count from migrations`;
   assert.equal(count, 3);
-  assert.equal((await migrate(db.sql)).length, 9);
+  assert.equal((await migrate(db.sql)).length, LATEST - 3);
 });
 
 /** Poll `condition` every 20 ms until it holds; fail after 10 seconds. */

@@ -75,10 +75,11 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
         "event_type",
       ]);
     }
-    assert.deepEqual(columns.uq_pricing_snapshots_tenant_model_date, [
+    assert.deepEqual(columns.uq_pricing_snapshots_tenant_model_date_digest, [
       "tenant_id",
       "model",
       "snapshot_date",
+      "price_table_digest",
     ]);
   });
 
