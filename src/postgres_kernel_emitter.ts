@@ -258,6 +258,9 @@ const SNAPSHOT_IDS = new WeakMap<Sql, Map<string, string>>();
 /** Most events one coalesced statement carries. */
 const GROUP_LIMIT = 1000;
 
+/** How often a statement runs on a broken connection before `EmitterUnavailable`. */
+const BROKEN_CONNECTION_ATTEMPTS = 3;
+
 /** How often a statement runs again in the concurrent-insert race before giving up. */
 const RACE_ATTEMPTS = 10;
 
@@ -599,15 +602,19 @@ export class PostgresKernelEmitter implements KernelEmitter {
   /**
    * Run one statement, in autocommit; with a role switch, as `BEGIN`, `set_config('role')`,
    * the statement and `COMMIT` pipelined on one reserved connection (one round trip). A
-   * connection that broke under it is retried once on a fresh one (every statement here is
-   * idempotent: a statement that did commit comes back as a replay).
+   * connection that broke under it is retried on a fresh one, after a pause that lets the
+   * driver see the close (without it, a pool of one hands the dead connection out again, and a
+   * terminated backend reports itself twice: the socket error, then its 57P01). Every statement
+   * here is idempotent: one that did commit comes back as a replay.
    */
   async #run(statement: Statement): Promise<postgres.Row[]> {
-    try {
-      return await this.#runOnce(statement);
-    } catch (error) {
-      if (!isBrokenConnection(error)) throw error;
-      return await this.#runOnce(statement);
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#runOnce(statement);
+      } catch (error) {
+        if (!isBrokenConnection(error) || attempt === BROKEN_CONNECTION_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
   }
 
