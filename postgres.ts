@@ -4,7 +4,14 @@
  *
  * @module
  */
-export { EmitterUnavailable, IdempotencyConflict, MigrationError } from "./src/errors.ts";
+export {
+  DatabaseUnreachable,
+  EmitterUnavailable,
+  IdempotencyConflict,
+  MigrationError,
+  MigrationLockTimeout,
+  UntrustedRole,
+} from "./src/errors.ts";
 export * from "./src/db.ts";
 export * from "./src/db_rows.ts";
 export * from "./src/migrate.ts";

@@ -495,3 +495,113 @@ export class OtelSpanRefused extends Error {
     this.spanId = span.spanId;
   }
 }
+
+/**
+ * A role of the package exists with more power than the package gives it (roles are
+ * cluster-wide: someone else may have created or altered it). The migration refused to trust
+ * it; remove the attribute (`ALTER ROLE ... NOLOGIN`, `REVOKE ... FROM ...`) or drop the role,
+ * then migrate again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UntrustedRole } from "./errors.ts";
+ *
+ * const error = new UntrustedRole("plm_kernel_writer", "BYPASSRLS");
+ * assert.equal(error.code, "UNTRUSTED_ROLE");
+ * assert.equal(error.attribute, "BYPASSRLS");
+ * ```
+ */
+export class UntrustedRole extends Error {
+  /** Stable error code. */
+  readonly code = "UNTRUSTED_ROLE" as const;
+  /** The role refused. */
+  readonly role: string;
+  /** What it must not have: `"LOGIN"`, `"BYPASSRLS"`, `member of "pg_write_all_data"`, ... */
+  readonly attribute: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param role The role refused.
+   * @param attribute The attribute or membership it must not have.
+   */
+  constructor(role: string, attribute: string) {
+    super(
+      `Role "${role}" is not trusted: it has ${attribute}; remove it (or drop the role) and migrate again`,
+    );
+    this.name = "UntrustedRole";
+    this.role = role;
+    this.attribute = attribute;
+  }
+}
+
+/**
+ * `migrate` waited longer than its `lockTimeout` for another migration of the same database to
+ * finish. Nothing was applied; try again once the other migration ended.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MigrationLockTimeout } from "./errors.ts";
+ *
+ * const error = new MigrationLockTimeout(30);
+ * assert.equal(error.code, "MIGRATION_LOCK_TIMEOUT");
+ * assert.equal(error.seconds, 30);
+ * ```
+ */
+export class MigrationLockTimeout extends Error {
+  /** Stable error code. */
+  readonly code = "MIGRATION_LOCK_TIMEOUT" as const;
+  /** Seconds waited. */
+  readonly seconds: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param seconds Seconds waited for the lock.
+   * @param cause The driver error, if any.
+   */
+  constructor(seconds: number, cause?: unknown) {
+    super(
+      `Another migration held the lock for more than "${seconds}" s: nothing was applied; retry once it ends (or raise lockTimeout)`,
+      { cause },
+    );
+    this.name = "MigrationLockTimeout";
+    this.seconds = seconds;
+  }
+}
+
+/**
+ * No PostgreSQL server answered within the connect timeout: the host is down, silent, or speaks
+ * another protocol (an HTTP server, a wrong port). Nothing was sent but the startup message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatabaseUnreachable } from "./errors.ts";
+ *
+ * const error = new DatabaseUnreachable("127.0.0.1:8080", 10);
+ * assert.equal(error.code, "DATABASE_UNREACHABLE");
+ * assert.match(error.message, /"127.0.0.1:8080"/);
+ * ```
+ */
+export class DatabaseUnreachable extends Error {
+  /** Stable error code. */
+  readonly code = "DATABASE_UNREACHABLE" as const;
+
+  /**
+   * Creates the error.
+   *
+   * @param address `host:port` tried (never the credentials).
+   * @param seconds The connect timeout.
+   * @param cause The driver error, if any.
+   */
+  constructor(address: string, seconds: number, cause?: unknown) {
+    super(
+      `No PostgreSQL server answered at "${address}" within "${seconds}" s: check the DSN's host and port`,
+      { cause },
+    );
+    this.name = "DatabaseUnreachable";
+  }
+}

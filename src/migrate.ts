@@ -1,7 +1,8 @@
 /**
- * Migration runner: brings a database to a revision of `migrations/` (0001 to 0016) with ley,
+ * Migration runner: brings a database to a revision of `migrations/` (0001 onwards) with ley,
  * one transaction per revision, under a PostgreSQL advisory lock so that concurrent deploys
- * wait for each other instead of failing or applying a revision twice. Also the CLI behind
+ * wait for each other (up to a timeout) instead of failing or applying a revision twice. Every
+ * `up` run first verifies the package's roles. Also the CLI behind
  * `deno task migrate up|down|status`.
  *
  * @module
@@ -10,8 +11,14 @@ import * as ley from "ley";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
+import { verifyRoles } from "./_migrate_roles.ts";
 import { connect, type Sql } from "./db.ts";
-import { MigrationError, ValidationError } from "./errors.ts";
+import {
+  DatabaseUnreachable,
+  MigrationError,
+  MigrationLockTimeout,
+  ValidationError,
+} from "./errors.ts";
 
 /** One revision committed by {@link migrate}. */
 export interface MigrationStep {
@@ -21,9 +28,20 @@ export interface MigrationStep {
   revision: string;
 }
 
+/** How {@link migrate} and {@link migrationStatus} wait for another migration's lock. */
+export interface MigrationLockOptions {
+  /**
+   * Seconds to wait for another migration of the same database before giving up with
+   * `MigrationLockTimeout`. @default 300
+   */
+  lockTimeout?: number;
+  /** Called once when another migration holds the lock and the wait begins. @default none */
+  onWait?: () => void;
+}
+
 /** Options of {@link migrate}. */
-export interface MigrateOptions {
-  /** Revision number to end at: `12` is `0012_...`, `0` an empty schema. @default the latest */
+export interface MigrateOptions extends MigrationLockOptions {
+  /** Revision number to end at: `13` is `0013_...`, `0` an empty schema. @default the latest */
   to?: number;
   /** Called after each revision commits. @default no callback */
   onStep?: (step: MigrationStep) => void;
@@ -39,17 +57,26 @@ export interface MigrationStatus {
 
 /**
  * Bring the database to revision `to`, applying or reverting one revision per transaction.
- * Holds `pg_advisory_lock` on one connection for the whole run; a second caller waits, then
- * finds nothing left to do. Needs a superuser (or a role that may create roles and set
- * BYPASSRLS).
+ * Holds `pg_advisory_lock` on one connection for the whole run; a second caller calls
+ * `onWait`, waits up to `lockTimeout` seconds, then finds nothing left to do. An `up` run (even
+ * with nothing pending) first verifies the package's roles, which are cluster-wide: one that
+ * exists with LOGIN, SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS (the migrator
+ * excepted) or membership in another role is refused. Needs a superuser (or a role that may
+ * create roles and set BYPASSRLS).
  *
  * @param target A pool (one of its connections is reserved for the run) or a DSN.
- * @param options Target revision and progress callback.
+ * @param options Target revision, lock wait and progress callback.
  * @returns The revisions committed, in order.
- * @throws {ValidationError} When `to` is not a revision number (0 to the latest).
+ * @throws {ValidationError} When `to` is not a revision number (0 to the latest) or
+ * `lockTimeout` is not a positive number of seconds.
+ * @throws {UntrustedRole} When a package role has more power than the package gives it;
+ * nothing was applied.
+ * @throws {MigrationLockTimeout} When another migration held the lock past `lockTimeout`.
+ * @throws {DatabaseUnreachable} When no PostgreSQL server answered within the pool's connect
+ * timeout (a silent host, a server speaking another protocol).
  * @throws {MigrationError} When a revision fails; it was rolled back, earlier ones stay.
- * @throws {Error} When the database cannot be reached, the applied revisions do not match the
- * files, or the package's `migrations/` directory is not on the local file system.
+ * @throws {Error} When the applied revisions do not match the files, or the package's
+ * `migrations/` directory is not on the local file system.
  *
  * @example Migrate the embedded database up, then back to zero
  * ```ts
@@ -68,7 +95,7 @@ export async function migrate(
   target: Sql | string,
   options: MigrateOptions = {},
 ): Promise<MigrationStep[]> {
-  return await withLock(target, async (conn) => {
+  return await withLock(target, options, async (conn) => {
     const status = await readStatus(conn);
     const latest = status.applied.length + status.pending.length;
     const to = options.to ?? latest;
@@ -77,6 +104,7 @@ export async function migrate(
         { path: "to", message: `expected a revision number from 0 to ${latest}` },
       ]);
     }
+    if (to >= status.applied.length) await verifyRoles(conn);
     const steps: MigrationStep[] = [];
     const onStep = (step: MigrationStep) => {
       steps.push(step);
@@ -93,8 +121,12 @@ export async function migrate(
  * Which revisions are applied and which are pending (waits while a migration runs).
  *
  * @param target A pool or a DSN.
+ * @param options How to wait for a running migration.
  * @returns Applied and pending revision names.
- * @throws {Error} When the database cannot be reached or `migrations/` is not on local disk.
+ * @throws {ValidationError} When `lockTimeout` is not a positive number of seconds.
+ * @throws {MigrationLockTimeout} When another migration held the lock past `lockTimeout`.
+ * @throws {DatabaseUnreachable} When no PostgreSQL server answered within the connect timeout.
+ * @throws {Error} When `migrations/` is not on local disk.
  *
  * @example A fresh database has every revision pending
  * ```ts
@@ -108,26 +140,40 @@ export async function migrate(
  * assert.equal(status.pending[0], "0001_tenants_runs");
  * ```
  */
-export async function migrationStatus(target: Sql | string): Promise<MigrationStatus> {
-  return await withLock(target, readStatus);
+export async function migrationStatus(
+  target: Sql | string,
+  options: MigrationLockOptions = {},
+): Promise<MigrationStatus> {
+  return await withLock(target, options, readStatus);
 }
 
 const MIGRATIONS_URL = new URL("../migrations/", import.meta.url);
 /** Extension of the migration files beside this module: `.ts` in the source, `.js` when built. */
 const MIGRATION_EXTENSION = import.meta.url.match(/\.[cm]?[jt]s$/)?.[0] ?? ".ts";
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
+const TRY_LOCK = "select pg_try_advisory_lock(hashtextextended('plm-shared migrate', 0)) as locked";
+const DEFAULT_LOCK_TIMEOUT = 300;
 const UNLOCK = "select pg_advisory_unlock(hashtextextended('plm-shared migrate', 0))";
 
 /** Run `fn` on one reserved connection that holds the migration lock. */
 async function withLock<T>(
   target: Sql | string,
+  options: MigrationLockOptions,
   fn: (conn: postgres.ReservedSql) => Promise<T>,
 ): Promise<T> {
+  const lockTimeout = options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+  if (typeof lockTimeout !== "number" || !(lockTimeout > 0) || !Number.isFinite(lockTimeout)) {
+    throw new ValidationError("MigrateOptions", [
+      { path: "lockTimeout", message: "expected a positive number of seconds" },
+    ]);
+  }
   const pool = typeof target === "string" ? connect(target, { max: 1 }) : target;
+  let reachable = false;
   try {
-    const conn = await pool.reserve();
+    const conn = await reserveWithin(pool);
+    reachable = true;
     try {
-      await conn.unsafe(LOCK);
+      await lock(conn, lockTimeout, options.onWait);
       try {
         return await fn(conn);
       } finally {
@@ -138,7 +184,56 @@ async function withLock<T>(
       conn.release();
     }
   } finally {
-    if (typeof target === "string") await pool.end({ timeout: 5 });
+    // A pool still retrying a server that is not PostgreSQL is dropped at once.
+    if (typeof target === "string") await pool.end({ timeout: reachable ? 5 : 0 });
+  }
+}
+
+/**
+ * Reserve a connection, giving up after the pool's connect timeout: postgres.js retries a
+ * server that answers in another protocol (or closes at once) forever.
+ */
+async function reserveWithin(pool: Sql): Promise<postgres.ReservedSql> {
+  const seconds = Number(pool.options.connect_timeout ?? 30);
+  const address = `${pool.options.host?.[0] ?? "localhost"}:${pool.options.port?.[0] ?? 5432}`;
+  const reserving = pool.reserve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnreachable(address, seconds)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([reserving, timeout]);
+  } catch (error) {
+    // Hand back a connection that arrives after all.
+    reserving.then((conn) => conn.release(), () => {});
+    if ((error as { code?: unknown })?.code === "CONNECT_TIMEOUT") {
+      throw new DatabaseUnreachable(address, seconds, error);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Take the migration lock; when another session holds it, say so and wait `seconds` at most. */
+async function lock(
+  conn: postgres.ReservedSql,
+  seconds: number,
+  onWait: (() => void) | undefined,
+): Promise<void> {
+  const [{ locked }] = await conn.unsafe(TRY_LOCK);
+  if (locked) return;
+  onWait?.();
+  await conn.unsafe(`set lock_timeout = ${Math.ceil(seconds * 1000)}`);
+  try {
+    await conn.unsafe(LOCK);
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === "55P03") {
+      throw new MigrationLockTimeout(seconds, error);
+    }
+    throw error;
+  } finally {
+    await conn.unsafe("reset lock_timeout");
   }
 }
 
@@ -205,21 +300,45 @@ function revisionOf(name: string): string {
   return name.replace(/\.[cm]?[jt]s$/, "");
 }
 
-/** `deno task migrate up|down|status [--to N] [--dsn DSN]`; exits 1 with a message on failure. */
+/**
+ * `deno task migrate up|down|status [--to N] [--lock-timeout SECONDS] [--dsn DSN]`; exits 1
+ * with a message on failure.
+ */
 async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { dsn: { type: "string" }, to: { type: "string" } },
+    options: {
+      dsn: { type: "string" },
+      to: { type: "string" },
+      "lock-timeout": { type: "string" },
+    },
   });
   const command = positionals[0] ?? "status";
   const dsn = values.dsn ?? Deno.env.get("PG_DSN");
   if (!dsn || positionals.length > 1 || !["up", "down", "status"].includes(command)) {
     throw new Error(
-      "Usage: deno task migrate up|down|status [--to N] [--dsn postgres://...] (or set PG_DSN)",
+      "Usage: deno task migrate up|down|status [--to N] [--lock-timeout SECONDS] " +
+        "[--dsn postgres://...] (or set PG_DSN)",
     );
   }
-  const status = await migrationStatus(dsn);
+  const lockTimeout = values["lock-timeout"] === undefined
+    ? undefined
+    : Number(values["lock-timeout"]);
+  let waiting = false;
+  const lockOptions: MigrationLockOptions = {
+    lockTimeout,
+    onWait() {
+      if (waiting) return;
+      waiting = true;
+      console.error(
+        `waiting for another migration to finish (up to ${
+          lockTimeout ?? DEFAULT_LOCK_TIMEOUT
+        } s, --lock-timeout)`,
+      );
+    },
+  };
+  const status = await migrationStatus(dsn, lockOptions);
   const current = status.applied.length;
   if (command === "status") {
     for (const name of status.applied) console.log(`applied  ${name}`);
@@ -236,6 +355,7 @@ async function main(args: string[]): Promise<void> {
   }
   if (to === -1) return console.log("nothing to revert");
   const steps = await migrate(dsn, {
+    ...lockOptions,
     to,
     onStep: (step) =>
       console.log(`${step.direction === "up" ? "applied " : "reverted"} ${step.revision}`),

@@ -16,6 +16,7 @@ export const BOUNDARY_FILES: readonly string[] = [
   "src/db.ts",
   "src/postgres_kernel_emitter.ts",
   "src/migrate.ts",
+  "src/_migrate_roles.ts",
 ];
 
 /**

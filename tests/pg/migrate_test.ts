@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { connect, startEmbeddedPostgres, tenantScoped } from "../../src/db.ts";
-import { MigrationError, ValidationError } from "../../src/errors.ts";
+import { createServer, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import {
+  DatabaseUnreachable,
+  MigrationError,
+  MigrationLockTimeout,
+  ValidationError,
+} from "../../src/errors.ts";
 import { migrate, migrationStatus } from "../../src/migrate.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
 
@@ -111,6 +118,80 @@ Deno.test({
     holder.release();
     assert.equal((await running).length, LATEST);
   },
+});
+
+Deno.test({
+  name: "migrate() says it waits for the lock and gives up after lockTimeout",
+  // PGlite shares one session, so the lock cannot be held elsewhere.
+  ignore: isEmbedded(),
+  fn: lockTimeoutTest,
+});
+
+async function lockTimeoutTest(): Promise<void> {
+  await using db = await openTestDatabase({ migrate: false });
+  const holder = await db.sql.reserve();
+  await holder.unsafe(LOCK);
+  try {
+    let waits = 0;
+    const started = performance.now();
+    const error = await migrate(db.dsn, { lockTimeout: 1, onWait: () => waits++ })
+      .then(() => undefined, (e) => e);
+    assert.ok(error instanceof MigrationLockTimeout, String(error));
+    assert.equal(error.code, "MIGRATION_LOCK_TIMEOUT");
+    assert.equal(waits, 1);
+    assert.ok(performance.now() - started < 5000);
+    const [{ table }] = await db.sql`select to_regclass('tenants') as table`;
+    assert.equal(table, null);
+    await assert.rejects(migrate(db.dsn, { lockTimeout: 0 }), ValidationError);
+
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "src/migrate.ts", "up", "--lock-timeout", "1", "--dsn", db.dsn],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(cli.stderr);
+    assert.equal(cli.code, 1);
+    assert.match(stderr, /waiting for another migration to finish \(up to 1 s/);
+    assert.match(stderr, /Another migration held the lock/);
+  } finally {
+    await holder.unsafe("select pg_advisory_unlock_all()");
+    holder.release();
+  }
+}
+
+Deno.test("migrate() on a server that is not PostgreSQL fails within the connect timeout", async (t) => {
+  // Loopback servers that accept and stay silent, answer HTTP, or hang up at once.
+  const behaviours: Record<string, (socket: Socket) => void> = {
+    "silent": () => {},
+    "HTTP": (socket) => socket.on("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n")),
+    "hangs up": (socket) => socket.destroy(),
+  };
+  for (const [name, behaviour] of Object.entries(behaviours)) {
+    await t.step(name, async () => {
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on("error", () => {});
+        behaviour(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      const sql = connect(`postgres://postgres@127.0.0.1:${port}/x`, { connectTimeout: 1 });
+      try {
+        const started = performance.now();
+        const error = await migrate(sql).then(() => undefined, (e) => e);
+        assert.ok(error instanceof DatabaseUnreachable, String(error));
+        assert.equal(error.code, "DATABASE_UNREACHABLE");
+        assert.match(error.message, new RegExp(`"127.0.0.1:${port}"`));
+        assert.ok(performance.now() - started < 3000, "waited past the connect timeout");
+      } finally {
+        await sql.end({ timeout: 0 });
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  }
 });
 
 Deno.test({

@@ -126,9 +126,11 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
         "connector_calls.cost_eur",
         "connector_calls.cost_status",
         "connector_calls.pricing_snapshot_id",
+        "connector_calls.pricing_version",
         "llm_calls.cost_eur",
         "llm_calls.cost_status",
         "llm_calls.pricing_snapshot_id",
+        "llm_calls.pricing_version",
         "runs.ended_at",
         "runs.quality_level",
       ]);
@@ -138,18 +140,50 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
   );
 
   await t.step(
-    "plm_migrator bypasses row level security and may maintain the seven tables",
+    "plm_migrator bypasses row level security, reads and appends, never rewrites history",
     async () => {
       const [role] = await sql`
       select rolcanlogin, rolbypassrls from pg_roles where rolname = 'plm_migrator'`;
       assert.deepEqual({ ...role }, { rolcanlogin: false, rolbypassrls: true });
+      const granted: string[] = [];
       for (const table of tables) {
-        for (const privilege of ["SELECT", "INSERT", "UPDATE", "DELETE"]) {
+        for (const privilege of ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]) {
           const [{ ok }] = await sql`
           select has_table_privilege('plm_migrator', ${table.name}, ${privilege}) as ok`;
-          assert.ok(ok, `${privilege} on ${table.name}`);
+          if (ok) granted.push(`${table.name} ${privilege}`);
         }
       }
+      const expected = tables.flatMap((table) =>
+        table.name === "tenants"
+          ? ["SELECT", "INSERT", "UPDATE", "DELETE"].map((p) => `tenants ${p}`)
+          : table.name === "runs"
+          ? ["SELECT", "INSERT", "UPDATE"].map((p) => `runs ${p}`)
+          : [`${table.name} SELECT`, `${table.name} INSERT`]
+      );
+      assert.deepEqual(granted, expected);
     },
   );
+});
+
+Deno.test("every function pins search_path; PUBLIC may not create in schema public", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  // An upgraded cluster (before PostgreSQL 15) lets everyone create in public.
+  await db.sql`grant create on schema public to public`;
+  await db.migrate();
+  const functions = await db.sql`
+    select p.proname as name, coalesce(p.proconfig, '{}') as config
+    from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1`;
+  assert.ok(functions.length >= 5, `only ${functions.length} functions`);
+  for (const fn of functions) {
+    assert.ok(
+      fn.config.includes("search_path=pg_catalog, pg_temp"),
+      `${fn.name} does not pin search_path: ${fn.config}`,
+    );
+  }
+  const [{ create }] = await db.sql`
+    select exists (
+      select from pg_namespace n, aclexplode(n.nspacl) a
+      where n.nspname = 'public' and a.grantee = 0 and a.privilege_type = 'CREATE'
+    ) as create`;
+  assert.equal(create, false, "PUBLIC may still create in schema public");
 });
