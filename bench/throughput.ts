@@ -20,7 +20,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { connect, type Sql, startEmbeddedPostgres } from "../src/db.ts";
 import { IdempotencyConflict } from "../src/errors.ts";
 import { idempotencyKeyToString } from "../src/idempotency.ts";

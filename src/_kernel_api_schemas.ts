@@ -27,16 +27,12 @@ function tokenCount() {
 
 /**
  * A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000,
- * at most `MAX_JSON_DEPTH` levels. Checked in one walk and passed on as it is, never copied: a
- * copy would drop an own `__proto__` key (its assignment sets the prototype instead), so the
- * stored payload would no longer match its content hash.
+ * at most `MAX_JSON_DEPTH` levels. zod's record copies the object, which drops an own
+ * `__proto__` key (its assignment sets the prototype instead): {@link parseEmitArgs} passes the
+ * caller's checked object on instead of the copy, so what is stored matches the content hash.
  */
 function jsonObject() {
-  return z.custom<Record<string, unknown>>().superRefine((value, ctx) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      ctx.addIssue({ code: "custom", path: [], message: "expected a JSON object" });
-      return;
-    }
+  return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
     const problem = findNonJson(value, true);
     if (problem !== undefined) {
       ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.reason });
@@ -179,6 +175,14 @@ export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): 
   assertTenantContext(tenantId);
   const { schema, contract } = EMIT_KINDS[kind];
   const parsed: EmitArgs = parseContract(schema, contract, args);
+  // The JSON objects as given (checked above), not zod's copies (see jsonObject).
+  const given = args as Record<string, unknown>;
+  if ("payload" in parsed && given.payload !== undefined) {
+    parsed.payload = given.payload as Record<string, unknown>;
+  }
+  if ("envelope" in parsed && given.envelope !== undefined) {
+    parsed.envelope = given.envelope as Record<string, unknown>;
+  }
   if (parsed.idempotency_key.tenant_id !== tenantId) {
     throw new ValidationError(contract, [
       { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
