@@ -1,8 +1,9 @@
 /**
- * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit, replay
- * by `ON CONFLICT ON CONSTRAINT <table>_idempotency_key_key DO NOTHING`, conflict by the unique
- * violation of `uq_<table>_logical`, the tenant set transaction-locally inside the statement so
- * that row-level security applies; plus a batch path, {@link PostgresKernelEmitter.emitMany}.
+ * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit that
+ * inserts on the logical key (`ON CONFLICT ... DO NOTHING`) and tells replay from conflict by the
+ * stored content hash, the tenant set transaction-locally inside the statement so that
+ * row-level security applies; group commit of concurrent emits; a batch path,
+ * {@link PostgresKernelEmitter.emitMany}, one statement for the whole batch.
  *
  * @module
  */
