@@ -26,7 +26,7 @@ import { IdempotencyConflict } from "../src/errors.ts";
 import { idempotencyKeyToString } from "../src/idempotency.ts";
 import type { EmitTelemetryArgs } from "../src/kernel_api.ts";
 import { migrate } from "../src/migrate.ts";
-import { PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
+import { type KernelEvent, PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
 import { llmCall, newTraceId, telemetry } from "../tests/_helpers.ts";
 import { openTestDatabase, type TestDatabase } from "../tests/_pg.ts";
 import { Readable } from "node:stream";
@@ -245,7 +245,11 @@ async function bytesPerRow(db: TestDatabase): Promise<string[]> {
       // As the superuser without RLS, the emitter still writes the same rows.
       await sql`select set_config('app.tenant_id', ${tenantId}, false)`;
       const emitter = new PostgresKernelEmitter(sql, { tenantId });
-      await fill(emitter, tenantId, 200_000);
+      const traceId = newTraceId();
+      await fill(emitter, 200_000, (spanId) => ({
+        kind: "llm_call",
+        args: llmCall(tenantId, { traceId, spanId }),
+      }));
       await sql`vacuum analyze llm_calls`;
       const [size] = await sql`
         select pg_table_size('llm_calls')::float8 / 200000 as heap,
@@ -264,17 +268,17 @@ async function bytesPerRow(db: TestDatabase): Promise<string[]> {
   return lines;
 }
 
-/** Insert `count` LLM calls through `emitMany`, 1,000 at a time, 4 batches in flight. */
-async function fill(emitter: PostgresKernelEmitter, tenantId: string, count: number) {
-  const traceId = newTraceId();
+/** Insert `count` events through `emitMany`, 1,000 at a time, 4 batches in flight. */
+async function fill(
+  emitter: PostgresKernelEmitter,
+  count: number,
+  make: (spanId: string) => KernelEvent,
+): Promise<void> {
   const batches = Math.ceil(count / BATCH);
   let next = 0;
   const worker = async () => {
     for (let b = next++; b < batches; b = next++) {
-      await emitter.emitMany(Array.from({ length: BATCH }, (_, i) => ({
-        kind: "llm_call" as const,
-        args: llmCall(tenantId, { traceId, spanId: `b${b}-${i}` }),
-      })));
+      await emitter.emitMany(Array.from({ length: BATCH }, (_, i) => make(`b${b}-${i}`)));
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -287,19 +291,15 @@ async function bigTable(db: TestDatabase, rows: number): Promise<string[]> {
   const loader = new PostgresKernelEmitter(db.writer, { tenantId });
   const traceId = newTraceId();
   const batches = Math.ceil(rows / BATCH);
-  let next = 0;
-  const worker = async () => {
-    for (let b = next++; b < batches; b = next++) {
-      await loader.emitMany(Array.from({ length: BATCH }, (_, i) => ({
-        kind: "telemetry" as const,
-        args: telemetry(tenantId, { traceId, spanId: `b${b}-${i}`, payload: PAYLOAD }),
-      })));
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+  await fill(loader, rows, (spanId) => ({
+    kind: "telemetry",
+    args: telemetry(tenantId, { traceId, spanId, payload: PAYLOAD }),
+  }));
   await db.sql`vacuum analyze telemetry_events`;
-  const emitter = new PostgresKernelEmitter(connect(db.writerDsn, { max: 1 }), { tenantId });
-  const replayer = new PostgresKernelEmitter(connect(db.writerDsn, { max: 1 }), { tenantId });
+  const emitSql = connect(db.writerDsn, { max: 1 });
+  const replaySql = connect(db.writerDsn, { max: 1 });
+  const emitter = new PostgresKernelEmitter(emitSql, { tenantId });
+  const replayer = new PostgresKernelEmitter(replaySql, { tenantId });
   const bareSql = connect(db.dsn, { max: 1 });
   let serial = 0;
   const fresh = () => telemetry(tenantId, { traceId, spanId: `n${serial++}`, payload: PAYLOAD });
@@ -319,7 +319,7 @@ async function bigTable(db: TestDatabase, rows: number): Promise<string[]> {
     ]);
     return table(rates, `bare INSERT at ${rows.toLocaleString("en")} rows`);
   } finally {
-    await bareSql.end({ timeout: 1 });
+    await Promise.all([bareSql, emitSql, replaySql].map((sql) => sql.end({ timeout: 1 })));
   }
 }
 
