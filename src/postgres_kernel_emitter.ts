@@ -108,56 +108,57 @@ const OptionsSchema = z.strictObject({
 
 /**
  * Per table, the one-row emit in one statement, without a server error in any outcome. It sets
- * the tenant transaction-locally (`g`: row-level security reads it), inserts unless the logical
- * identity exists, and only when nothing was inserted reads the stored row's content hash, in
- * the statement's snapshot: `inserted`; or `stored` equal to the event's hash (a replay) or
- * another (a conflict); or neither, when the row that won was committed after the snapshot
- * began (then the statement runs again). Parameters: the tenant, then the row's values in
+ * the tenant transaction-locally (`g`: row-level security reads it), reads the content hash
+ * stored for the logical identity (`s`, in the statement's snapshot), and inserts only when
+ * there is none (`ON CONFLICT DO NOTHING` for a concurrent insert): `inserted`; or `stored`
+ * equal to the event's hash (a replay) or another (a conflict), with no insert attempted (no
+ * identity value drawn, no trigger fired); or neither, when the row that won was committed
+ * after the snapshot began (then the statement runs again). Parameters: the tenant, then the row's values in
  * {@link EVENT_COLUMNS} order. Tables are named by schema, so a temporary table of the same
  * name cannot capture the write.
  */
 const ONE: Readonly<Record<EventTable, string>> = {
   telemetry_events: `
     with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.telemetry_events as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
     i as (
       insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
         idempotency_key, content_hash, event_kind, capability, payload)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-        $9::text::jsonb from g
+        $9::text::jsonb from g where not exists (select from s)
       on conflict (tenant_id, trace_id, span_id, event_type) do nothing
       returning 1)
-    select exists (select from i) as inserted,
-      case when not exists (select from i) then (select content_hash
-        from public.telemetry_events where tenant_id = $1::uuid and trace_id = $2::text
-          and span_id = $3::text and event_type = $4::text) end as stored`,
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
   llm_calls: `
     with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.llm_calls as x where x.tenant_id = g.tenant::uuid
+        and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
     i as (
       insert into public.llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
         content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
         cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int4,
-        $9::int4, $10::text, $11::numeric, $12::text, $13::int8 from g
+        $9::int4, $10::text, $11::numeric, $12::text, $13::int8 from g where not exists (select from s)
       on conflict (tenant_id, trace_id, span_id, event_type) do nothing
       returning 1)
-    select exists (select from i) as inserted,
-      case when not exists (select from i) then (select content_hash
-        from public.llm_calls where tenant_id = $1::uuid and trace_id = $2::text
-          and span_id = $3::text and event_type = $4::text) end as stored`,
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
   connector_calls: `
     with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.connector_calls as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
     i as (
       insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
         idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
         cost_eur, cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8 from g
+        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8 from g where not exists (select from s)
       on conflict (tenant_id, trace_id, span_id, event_type) do nothing
       returning 1)
-    select exists (select from i) as inserted,
-      case when not exists (select from i) then (select content_hash
-        from public.connector_calls where tenant_id = $1::uuid and trace_id = $2::text
-          and span_id = $3::text and event_type = $4::text) end as stored`,
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
 };
 
 /**
@@ -166,8 +167,8 @@ const ONE: Readonly<Record<EventTable, string>> = {
  * (`[]` for none), each row its {@link EVENT_COLUMNS} plus `ord`. Rows go in in identity order
  * (one order for every transaction, so concurrent batches cannot deadlock), batch order among
  * rows of one identity. Returns one row per identity inserted (`inserted` true, with the hash
- * inserted) and one per batch row whose identity was stored before the statement's snapshot
- * (`inserted` false, the stored hash); `t` numbers the table (0 telemetry, 1 LLM, 2 connector).
+ * inserted) and, for the batch rows whose identity was not inserted, the hash stored before the
+ * statement's snapshot (`inserted` false); `t` numbers the table (0 telemetry, 1 LLM, 2 connector).
  */
 const MANY = `
   with g as (select set_config('app.tenant_id', $1, true) as tenant),
@@ -217,14 +218,20 @@ const MANY = `
     select 0 as t, x.trace_id, x.span_id, x.event_type, x.content_hash, false as inserted
     from tr as r join public.telemetry_events as x on x.tenant_id = g.tenant::uuid
       and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ti as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
     union all
     select 1, x.trace_id, x.span_id, x.event_type, x.content_hash, false
     from lr as r join public.llm_calls as x on x.tenant_id = g.tenant::uuid
       and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from li as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
     union all
     select 2, x.trace_id, x.span_id, x.event_type, x.content_hash, false
     from cr as r join public.connector_calls as x on x.tenant_id = g.tenant::uuid
       and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ci as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
   ) as s`;
 
 /** The tables in the order of `MANY`'s parameters and of its `t` column. */
