@@ -113,16 +113,17 @@ const OptionsSchema = z.strictObject({
  * there is none (`ON CONFLICT DO NOTHING` for a concurrent insert): `inserted`; or `stored`
  * equal to the event's hash (a replay) or another (a conflict), with no insert attempted (no
  * identity value drawn, no trigger fired); or neither, when the row that won was committed
- * after the snapshot began (then the statement runs again). Parameters: the tenant, then the row's values in
- * {@link EVENT_COLUMNS} order. Tables are named by schema, so a temporary table of the same
- * name cannot capture the write.
+ * after the snapshot began (then the statement runs again). Parameters: the tenant, then the
+ * row's values in {@link EVENT_COLUMNS} order. Tables are named by schema, so a temporary table
+ * of the same name cannot capture the write.
  */
 const ONE: Readonly<Record<EventTable, string>> = {
   telemetry_events: `
     with g as (select set_config('app.tenant_id', $1, true) as tenant),
     s as (
       select x.content_hash from g, public.telemetry_events as x
-      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
     i as (
       insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
         idempotency_key, content_hash, event_kind, capability, payload)
@@ -141,7 +142,8 @@ const ONE: Readonly<Record<EventTable, string>> = {
         content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
         cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int4,
-        $9::int4, $10::text, $11::numeric, $12::text, $13::int8 from g where not exists (select from s)
+        $9::int4, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
       on conflict (tenant_id, trace_id, span_id, event_type) do nothing
       returning 1)
     select exists (select from i) as inserted, (select content_hash from s) as stored`,
@@ -149,13 +151,15 @@ const ONE: Readonly<Record<EventTable, string>> = {
     with g as (select set_config('app.tenant_id', $1, true) as tenant),
     s as (
       select x.content_hash from g, public.connector_calls as x
-      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
     i as (
       insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
         idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
         cost_eur, cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8 from g where not exists (select from s)
+        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
       on conflict (tenant_id, trace_id, span_id, event_type) do nothing
       returning 1)
     select exists (select from i) as inserted, (select content_hash from s) as stored`,
