@@ -16,7 +16,7 @@ import {
 } from "./_contract_schema_fields.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
 import { findNonJson } from "./_idempotency_json.ts";
-import { TenantMismatch, ValidationError } from "./errors.ts";
+import { TenantMismatch, ValidationError, type ValidationIssue } from "./errors.ts";
 import { currentTenant } from "./tenant_context.ts";
 import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
@@ -41,17 +41,6 @@ function jsonObject() {
 }
 
 /**
- * A cost in EUR as `numeric(20, 10)` stores it exactly: from 0 to below 10^10, at most 10
- * decimal places (PostgreSQL would round further places away, and refuse 10^10 or more).
- */
-function costEur() {
-  return z.number().min(0).lt(1e10, "must be below 10000000000 (numeric(20, 10))").refine(
-    (value) => Number(value.toFixed(10)) === value,
-    "must have at most 10 decimal places (numeric(20, 10) would round it)",
-  );
-}
-
-/**
  * The `v1:` key string of an already parsed key (see `idempotencyKeyToString`, which parses
  * first): each field percent-encoded like `encodeURIComponent`.
  *
@@ -73,9 +62,21 @@ export const idempotencyKeySchema = z.strictObject({
   content_hash: sha256Hex(),
 });
 
+/**
+ * A cost in EUR, null or absent (the cost rules say when), as `numeric(20, 10)` stores it
+ * exactly: from 0 to below 10^10, at most 10 decimal places (PostgreSQL would round further
+ * places away, and refuse 10^10 or more).
+ */
+export function costEur() {
+  return z.number().min(0).lt(1e10, "must be below 10000000000 (numeric(20, 10))").refine(
+    (value) => Number(value.toFixed(10)) === value,
+    "must have at most 10 decimal places (numeric(20, 10) would round it)",
+  ).nullable().optional();
+}
+
 const cost = {
   pricing_version: pricingVersion(),
-  cost_eur: costEur().nullable().optional(),
+  cost_eur: costEur(),
   cost_status: costStatus(),
 };
 
@@ -188,6 +189,51 @@ export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): 
       { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
     ]);
   }
+  return parsed;
+}
+
+const BatchEventSchema = z.strictObject({
+  kind: z.enum(Object.keys(EMIT_KINDS) as EmitKind[]),
+  args: z.unknown(),
+});
+
+/** One parsed event of a batch. */
+export interface ParsedEmit {
+  readonly kind: EmitKind;
+  readonly args: EmitArgs;
+}
+
+/**
+ * Validate a whole batch before anything is written: every problem of every event is reported
+ * in one `ValidationError` (contract `"KernelEvent[]"`, paths such as `"3.args.span_id"`).
+ *
+ * @param events The untrusted batch: `{ kind, args }` objects.
+ * @param tenantId The emitter's tenant (lowercase).
+ * @returns The parsed events, in order.
+ * @throws {ValidationError} When any event is invalid.
+ * @throws {TenantMismatch} When called inside `withTenant` of another tenant.
+ */
+export function parseEmitBatch(events: unknown, tenantId: string): ParsedEmit[] {
+  assertTenantContext(tenantId);
+  if (!Array.isArray(events)) {
+    throw new ValidationError("KernelEvent[]", [{ path: "", message: "expected an array" }]);
+  }
+  const parsed: ParsedEmit[] = [];
+  const issues: ValidationIssue[] = [];
+  events.forEach((event: unknown, index) => {
+    try {
+      const { kind, args } = parseContract(BatchEventSchema, "KernelEvent", event);
+      parsed.push({ kind, args: parseEmitArgs(kind, args, tenantId) });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const prefix = error.contract === "KernelEvent" ? `${index}` : `${index}.args`;
+      for (const issue of error.issues) {
+        const path = issue.path === "" ? prefix : `${prefix}.${issue.path}`;
+        issues.push({ path, message: issue.message });
+      }
+    }
+  });
+  if (issues.length > 0) throw new ValidationError("KernelEvent[]", issues);
   return parsed;
 }
 

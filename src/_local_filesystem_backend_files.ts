@@ -5,13 +5,12 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { Buffer } from "node:buffer";
 import { open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import process from "node:process";
 import { z } from "zod";
 import { sha256Hex } from "./_contract_schema_fields.ts";
-import { isArtifactKey, RESERVED_SEGMENT_PREFIX } from "./_artifact_store_keys.ts";
+import { isArtifactKey, RESERVED_SEGMENT_PREFIX, sortByKey } from "./_artifact_store_keys.ts";
 import type { ArtifactListEntry } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "./errors.ts";
 
@@ -185,10 +184,8 @@ export function fileStoreError(operation: string, key: string, error: unknown): 
 export async function listFiles(root: string, prefix: string): Promise<ArtifactListEntry[]> {
   const entries: ArtifactListEntry[] = [];
   await collect(root, "", prefix, entries);
-  // A directory walk is not byte order ("a/b" comes after "a-c"): sort the whole list.
-  return entries.map((entry) => ({ entry, bytes: Buffer.from(entry.key) }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map(({ entry }) => entry);
+  // A directory walk is not byte order ("a/b" comes after "a-c").
+  return sortByKey(entries);
 }
 
 /** Walk `dir` (never through symlinks), adding the files whose key starts with `prefix`. */

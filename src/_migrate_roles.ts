@@ -15,6 +15,7 @@ import { UntrustedRole } from "./errors.ts";
 export const PACKAGE_ROLES: Readonly<Record<string, { readonly bypassRls: boolean }>> = {
   plm_kernel_writer: { bypassRls: false },
   plm_migrator: { bypassRls: true },
+  plm_tenant_admin: { bypassRls: false },
 };
 
 /** Role attributes no package role may have (`pg_roles` column → SQL keyword). */

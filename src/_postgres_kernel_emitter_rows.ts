@@ -6,15 +6,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
-  EMIT_KINDS,
+  type EmitArgs,
   type EmitKind,
   formatIdempotencyKey,
   parseEmitArgs,
+  parseEmitBatch,
 } from "./_kernel_api_schemas.ts";
-import { parseContract } from "./_contract_schema_parse.ts";
-import { ValidationError, type ValidationIssue } from "./errors.ts";
 import type { EventTable } from "./kernel_api.ts";
 
 const KEY_COLUMNS = ["trace_id", "span_id", "event_type", "idempotency_key", "content_hash"];
@@ -47,11 +45,6 @@ export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly string[]>> = {
   llm_calls: [...KEY_COLUMNS, "model", "prompt_tokens", "completion_tokens", ...COST_COLUMNS],
   connector_calls: [...KEY_COLUMNS, "connector_id", "capability", "envelope", ...COST_COLUMNS],
 };
-
-const BatchEventSchema = z.strictObject({
-  kind: z.enum(Object.keys(EMIT_KINDS) as EmitKind[]),
-  args: z.unknown(),
-});
 
 /** postgres.js and Node socket codes of a connection that failed or broke. */
 const CONNECTION_CODES = new Set([
@@ -99,7 +92,11 @@ const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300)$/;
  * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
  */
 export function toEventInsert(kind: EmitKind, args: unknown, tenantId: string): EventInsert {
-  const parsed = parseEmitArgs(kind, args, tenantId);
+  return toRow(kind, parseEmitArgs(kind, args, tenantId));
+}
+
+/** The row of parsed arguments. */
+function toRow(kind: EmitKind, parsed: EmitArgs): EventInsert {
   const key = parsed.idempotency_key;
   const common = {
     key: formatIdempotencyKey(key),
@@ -150,26 +147,7 @@ export function toEventInsert(kind: EmitKind, args: unknown, tenantId: string): 
  * @throws {ValidationError} When any event is invalid; no row is returned then.
  */
 export function toEventInserts(events: unknown, tenantId: string): EventInsert[] {
-  if (!Array.isArray(events)) {
-    throw new ValidationError("KernelEvent[]", [{ path: "", message: "expected an array" }]);
-  }
-  const rows: EventInsert[] = [];
-  const issues: ValidationIssue[] = [];
-  events.forEach((event: unknown, index) => {
-    try {
-      const { kind, args } = parseContract(BatchEventSchema, "KernelEvent", event);
-      rows.push(toEventInsert(kind, args, tenantId));
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      const prefix = error.contract === "KernelEvent" ? `${index}` : `${index}.args`;
-      for (const issue of error.issues) {
-        const path = issue.path === "" ? prefix : `${prefix}.${issue.path}`;
-        issues.push({ path, message: issue.message });
-      }
-    }
-  });
-  if (issues.length > 0) throw new ValidationError("KernelEvent[]", issues);
-  return rows;
+  return parseEmitBatch(events, tenantId).map(({ kind, args }) => toRow(kind, args));
 }
 
 /**

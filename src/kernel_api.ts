@@ -295,3 +295,16 @@ export interface KernelEmitter {
       & { readonly envelope?: Record<string, unknown> },
   ): Promise<void>;
 }
+
+/** One event of a batch: the method it stands for (`kind`) and that method's arguments. */
+export type KernelEvent =
+  | { readonly kind: "telemetry"; readonly args: Parameters<KernelEmitter["emitTelemetry"]>[0] }
+  | { readonly kind: "governance"; readonly args: Parameters<KernelEmitter["emitGovernance"]>[0] }
+  | { readonly kind: "llm_call"; readonly args: EmitLlmCallArgs }
+  | {
+    readonly kind: "connector_call";
+    readonly args: Parameters<KernelEmitter["recordConnectorCall"]>[0];
+  };
+
+/** What happened to one event of a batch. */
+export type EmitOutcome = "inserted" | "replayed" | "conflict";

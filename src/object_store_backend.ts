@@ -23,7 +23,12 @@ import {
   readAll,
 } from "./_artifact_store_body.ts";
 import { objectInfo, s3StoreError, STAGING_PREFIX } from "./_object_store_backend_s3.ts";
-import { checkArtifactKey, checkArtifactPrefix, isArtifactKey } from "./_artifact_store_keys.ts";
+import {
+  checkArtifactKey,
+  checkArtifactPrefix,
+  isArtifactKey,
+  sortByKey,
+} from "./_artifact_store_keys.ts";
 import type {
   ArtifactContent,
   ArtifactInfo,
@@ -222,17 +227,25 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
       { client: this.#client },
       { Bucket: this.bucket, Prefix: prefix },
     );
+    const entries: ArtifactListEntry[] = [];
     try {
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
           // Staging objects and foreign names (not valid keys) are not artifacts.
           if (object.Key === undefined || !isArtifactKey(object.Key)) continue;
-          yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified! };
+          entries.push({
+            key: object.Key,
+            size: object.Size ?? 0,
+            lastModified: object.LastModified!,
+          });
         }
       }
     } catch (error) {
       throw new ArtifactStoreUnavailable("list", error);
     }
+    // S3 lists in UTF-8 byte order, but not every S3-protocol server does (s3rver does not):
+    // read every page, then sort, so the order is the contract's on any server.
+    yield* sortByKey(entries);
   }
 
   /**

@@ -25,13 +25,30 @@ import { parseContract } from "./_contract_schema_parse.ts";
 import type { PriceTable, PricingProvenance } from "./price_table.ts";
 import { pricingProvenance } from "./pricing.ts";
 import { EmitterUnavailable, IdempotencyConflict, UnknownTenant } from "./errors.ts";
+import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
+import type {
+  EndedRun,
+  EndRunArgs,
+  RaisedQuality,
+  RaiseQualityArgs,
+  RecordArtifactArgs,
+  RecordedArtifact,
+  RunLifecycle,
+  SettleCostArgs,
+  SettledCost,
+  StartedRun,
+  StartRunArgs,
+} from "./lifecycle.ts";
+import type { RunCardV1 } from "./run_card.ts";
 import type {
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
   EmitLlmCallArgs,
+  EmitOutcome,
   EmitTelemetryArgs,
   EventTable,
   KernelEmitter,
+  KernelEvent,
 } from "./kernel_api.ts";
 
 /** Options of {@link PostgresKernelEmitter}. */
@@ -71,19 +88,6 @@ export interface PostgresKernelEmitterOptions {
    */
   readonly maxInFlight?: number;
 }
-
-/** One event of a batch: the method it stands for (`kind`) and that method's arguments. */
-export type KernelEvent =
-  | { readonly kind: "telemetry"; readonly args: Parameters<KernelEmitter["emitTelemetry"]>[0] }
-  | { readonly kind: "governance"; readonly args: Parameters<KernelEmitter["emitGovernance"]>[0] }
-  | { readonly kind: "llm_call"; readonly args: EmitLlmCallArgs }
-  | {
-    readonly kind: "connector_call";
-    readonly args: Parameters<KernelEmitter["recordConnectorCall"]>[0];
-  };
-
-/** What happened to one event of a batch. */
-export type EmitOutcome = "inserted" | "replayed" | "conflict";
 
 type Statement = readonly [text: string, params: readonly unknown[]];
 
@@ -324,7 +328,7 @@ const RACE_ATTEMPTS = 10;
  * assert.equal(n, 1);
  * ```
  */
-export class PostgresKernelEmitter implements KernelEmitter {
+export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   /** The emitter's tenant (lower-case UUID). */
   readonly tenantId: string;
   #sql: Sql;
@@ -337,6 +341,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
   #provenance: PricingProvenance | undefined;
   #day = "";
   #dayEnds = 0;
+  #lifecycleCalls: PostgresLifecycle | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
@@ -465,6 +470,40 @@ export class PostgresKernelEmitter implements KernelEmitter {
       await this.#price(rows);
       return await this.#many(rows);
     });
+  }
+
+  /** {@inheritDoc RunLifecycle.startRun} */
+  startRun(args: StartRunArgs): Promise<StartedRun> {
+    return this.#lifecycle().startRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.endRun} */
+  endRun(args: EndRunArgs): Promise<EndedRun> {
+    return this.#lifecycle().endRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.raiseQuality} */
+  raiseQuality(args: RaiseQualityArgs): Promise<RaisedQuality> {
+    return this.#lifecycle().raiseQuality(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.recordArtifact} */
+  recordArtifact(args: RecordArtifactArgs): Promise<RecordedArtifact> {
+    return this.#lifecycle().recordArtifact(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.settleCost} */
+  settleCost(args: SettleCostArgs): Promise<SettledCost> {
+    return this.#lifecycle().settleCost(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.runCard} */
+  runCard(trace_id?: string): Promise<RunCardV1 | undefined> {
+    return this.#lifecycle().runCard(trace_id);
+  }
+
+  #lifecycle(): PostgresLifecycle {
+    return this.#lifecycleCalls ??= new PostgresLifecycle(this.#sql, this.tenantId, this.#role);
   }
 
   async #emit(kind: EmitKind, args: unknown): Promise<void> {

@@ -40,6 +40,10 @@ Deno.test("checkGraph() reports the import chain to a forbidden driver", async (
     const [problem] = await checkGraph(VIOLATING, "postgres.ts");
     assert.match(problem.message, /-> src\/object_store_backend\.ts -> npm:@aws-sdk\/client-s3@/);
   });
+  await t.step("migrate.ts must not load the S3 SDK", async () => {
+    const [problem] = await checkGraph(VIOLATING, "migrate.ts");
+    assert.match(problem.message, /migrate\.ts -> src\/object_store_backend\.ts -> npm:@aws-sdk/);
+  });
   await t.step("s3.ts must not load PostgreSQL, even through a dynamic import", async () => {
     const [problem] = await checkGraph(VIOLATING, "s3.ts");
     assert.match(problem.message, /s3\.ts -> src\/_db_embedded\.ts -> npm:@electric-sql\/pglite@/);
@@ -61,6 +65,6 @@ Deno.test("check_boundaries.ts exits 1 and prints every problem", async () => {
     new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, root] }).output();
   const failing = await run(VIOLATING);
   assert.equal(failing.code, 1);
-  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 11);
+  assert.equal(new TextDecoder().decode(failing.stderr).match(/^error\[/gm)?.length, 12);
   assert.equal((await run(CLEAN)).code, 0);
 });

@@ -11,7 +11,6 @@ const FORMS: Record<string, string> = {
   "dynamic import of a plain template": "export const load = () => import(`postgres`);",
   "import() type": `export type Sql = import("postgres").Sql;`,
   "require()": `const postgres = require("postgres");`,
-  "ley": `import ley from "ley";`,
   "PGlite": `import { PGlite } from "@electric-sql/pglite";`,
   "pglite-socket": `import { PGLiteSocketServer } from "npm:@electric-sql/pglite-socket@0.2.17";`,
 };

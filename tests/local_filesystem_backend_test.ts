@@ -31,7 +31,6 @@ Deno.test("LocalFilesystemBackend conformance", async (t) => {
     await artifactSuite(t, new LocalFilesystemBackend({ root }), {
       prefix: "suite/",
       uriScheme: "file:",
-      listsInByteOrder: true,
       leftovers: () => tempFiles(root),
     });
     assert.deepEqual(await tempFiles(root), []);

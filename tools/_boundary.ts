@@ -9,12 +9,14 @@
  */
 
 /**
- * Files of the shipped package that may import a PostgreSQL driver (`postgres`, `ley`,
+ * Files of the shipped package that may import a PostgreSQL driver (`postgres`,
  * `@electric-sql/*`) and contain `INSERT INTO` an event table.
  */
 export const BOUNDARY_FILES: readonly string[] = [
   "src/db.ts",
   "src/postgres_kernel_emitter.ts",
+  "src/_postgres_lifecycle.ts",
+  "src/tenants.ts",
   "src/migrate.ts",
   "src/_migrate_roles.ts",
 ];
@@ -40,7 +42,7 @@ export const EVENT_TABLES: readonly string[] = [
 ];
 
 /**
- * The driver families the boundary guards: postgres.js and ley, PGlite, the AWS S3 SDK, and
+ * The driver families the boundary guards: postgres.js, PGlite, the AWS S3 SDK, and
  * OpenTelemetry (`@opentelemetry/*`, an optional peer that only ./otel may load).
  */
 export type DriverFamily = "postgres" | "embedded" | "s3" | "otel";
@@ -52,7 +54,7 @@ export type DriverFamily = "postgres" | "embedded" | "s3" | "otel";
  */
 export function driverFamily(specifier: string): DriverFamily | undefined {
   const name = packageName(specifier);
-  if (name === "postgres" || name === "ley") return "postgres";
+  if (name === "postgres") return "postgres";
   if (name?.startsWith("@electric-sql/")) return "embedded";
   if (name?.startsWith("@aws-sdk/")) return "s3";
   if (name?.startsWith("@opentelemetry/")) return "otel";

@@ -30,7 +30,9 @@ export interface DenoInfo {
  */
 export async function denoInfo(root: string, entry: string): Promise<DenoInfo> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
+    // Resolved through Deno's global cache: only there does `deno info` list the npm packages'
+    // own dependencies (a manual node_modules/ does not).
+    args: ["info", "--json", "--node-modules-dir=none", entry],
     cwd: root,
     env: { NO_COLOR: "1" },
   }).output();

@@ -1,6 +1,6 @@
 /**
  * Local deno lint plugin `plm` with one rule, `plm/sql-boundary`: only the SQL boundary files
- * (see tools/_boundary.ts) may import a PostgreSQL driver (`postgres`, `ley`, `@electric-sql/*`).
+ * (see tools/_boundary.ts) may import a PostgreSQL driver (`postgres`, `@electric-sql/*`).
  * It sees static imports (value and type), re-exports, dynamic `import()`, `import("x")` types
  * and `require()`.
  *

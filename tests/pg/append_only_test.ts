@@ -209,6 +209,7 @@ Deno.test("history is append-only for plm_migrator too; the server stamps id and
           id: forgedId,
           ...(table === "pricing_snapshots" && { model: role }),
           ...(table === "runs" && { trace_id: role }),
+          ...(table === "artifacts" && { storage_uri: `file:///forged/${role}` }),
           ...("idempotency_key" in sampleRow(table, ids.snapshot) &&
             { idempotency_key: role, span_id: role }),
         };

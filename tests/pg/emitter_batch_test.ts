@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/db.ts";
 import { ValidationError } from "../../src/errors.ts";
-import { type KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
+import type { KernelEvent } from "../../src/kernel_api.ts";
+import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { openTestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "../_helpers.ts";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { connect, startEmbeddedPostgres, tenantScoped } from "../../src/db.ts";
 import { createServer, type Socket } from "node:net";
@@ -11,6 +12,7 @@ import {
 } from "../../src/errors.ts";
 import { migrate, migrationStatus } from "../../src/migrate.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
+import { runDeno } from "../_run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
@@ -21,6 +23,18 @@ const REVISIONS = [...Deno.readDirSync(new URL("../../migrations/", import.meta.
   .map((name) => name.replace(/\.ts$/, ""))
   .sort();
 const LATEST = REVISIONS.length;
+
+Deno.test("migrations/mod.ts lists every revision file of migrations/, by its own name", async () => {
+  const files = (await readdir(`${ROOT}migrations`)).filter((f) => f !== "mod.ts").sort();
+  const lines = (await readFile(`${ROOT}migrations/mod.ts`, "utf8")).match(/^export .*$/gm);
+  assert.deepEqual(
+    lines,
+    files.map((file) => `export * as "${file.slice(0, -3)}" from "./${file}";`),
+    "a revision file is missing from migrations/mod.ts, or listed under another name",
+  );
+  const revisions = await import("../../migrations/mod.ts");
+  assert.deepEqual(Object.keys(revisions), files.map((file) => file.slice(0, -3)));
+});
 
 Deno.test("migrate() applies one revision per transaction and reports each", async (t) => {
   await using db = await openTestDatabase({ migrate: false });
@@ -145,7 +159,7 @@ async function lockTimeoutTest(): Promise<void> {
     await assert.rejects(migrate(db.dsn, { lockTimeout: 0 }), ValidationError);
 
     const cli = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/migrate.ts", "up", "--lock-timeout", "1", "--dsn", db.dsn],
+      args: ["run", "-A", "migrate.ts", "up", "--lock-timeout", "1", "--dsn", db.dsn],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
@@ -235,19 +249,8 @@ Deno.test("deno task migrate: up, status, down, exit codes and messages", async 
     ? await startEmbeddedPostgres()
     : await openTestDatabase({ migrate: false });
   const run = async (...args: string[]) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/migrate.ts", ...args],
-      cwd: ROOT,
-      env: { PG_DSN: "" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder();
-    return {
-      code: output.code,
-      lines: text.decode(output.stdout).trim().split("\n"),
-      stderr: text.decode(output.stderr),
-    };
+    const { code, stdout, stderr } = await runDeno(ROOT, "run", "-A", "migrate.ts", ...args);
+    return { code, lines: stdout.trim().split("\n"), stderr };
   };
 
   await t.step("up --to prints a line per revision applied", async () => {
@@ -296,10 +299,30 @@ Deno.test("deno task migrate: up, status, down, exit codes and messages", async 
     assert.match(result.stderr, /statement: create index telemetry_events_tenant_trace_created/);
   });
 
-  await t.step("no DSN exits 1 with the usage", async () => {
-    const result = await run("up");
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /Usage: deno task migrate up\|down\|status/);
+  await t.step("--help and -h print the usage and exit 0", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const result = await run(flag);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.lines[0], /^Usage: migrate \[status\|up\|down\] \[--to N\]/);
+      assert.ok(result.lines.some((line) => line.includes("jsr:@tracepulse/plm-shared/migrate")));
+    }
+  });
+
+  await t.step("a usage error exits 2 with the message and the usage", async () => {
+    for (
+      const [args, message] of [
+        [["upp", "--dsn", pg.dsn], /Unknown command "upp"/],
+        [["up", "down", "--dsn", pg.dsn], /Unknown command "up down"/],
+        [["up", "--force"], /Unknown option '--force'/],
+        [["up"], /No database: set PG_DSN or pass --dsn/],
+      ] as const
+    ) {
+      const result = await run(...args);
+      assert.equal(result.code, 2, args.join(" "));
+      assert.match(result.stderr, message);
+      assert.match(result.stderr, /Usage: migrate /);
+      assert.deepEqual(result.lines, [""], "printed on stdout");
+    }
   });
 });
 
@@ -312,6 +335,33 @@ async function exec(dsn: string, ...statements: string[]): Promise<void> {
     await sql.end();
   }
 }
+
+Deno.test("migrate() refuses applied revisions that are not the package's, in its order", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  await migrate(db.sql, { to: 2 });
+  await db
+    .sql`update migrations set name = '0002_other.ts' where name = '0002_telemetry_events.ts'`;
+  await assert.rejects(
+    migrationStatus(db.sql),
+    /Cannot run "0002_telemetry_events" after "0002_other" has been applied/,
+  );
+  await assert.rejects(migrate(db.sql), /Cannot run "0002_telemetry_events" after "0002_other"/);
+});
+
+Deno.test("migrate() on a database ahead of the package does nothing, and reverts nothing it does not know", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  await migrate(db.sql);
+  await db.sql`insert into migrations (name, created_at) values ('0999_from_the_future.ts', now())`;
+  const status = await migrationStatus(db.sql);
+  assert.equal(status.applied.at(-1), "0999_from_the_future");
+  assert.deepEqual(status.pending, []);
+  assert.deepEqual(await migrate(db.sql), []);
+  await assert.rejects(
+    migrate(db.sql, { to: LATEST - 1 }),
+    /Cannot revert "0999_from_the_future": this version of the package does not know it/,
+  );
+  assert.equal((await migrationStatus(db.sql)).applied.length, LATEST + 1);
+});
 
 Deno.test("migrate() continues a database migrated by the Node build (.js names)", async () => {
   await using db = await openTestDatabase({ migrate: false });

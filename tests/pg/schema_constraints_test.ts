@@ -86,8 +86,19 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
 
   await t.step("row level security is enabled and forced on all seven tables", async () => {
     assert.deepEqual(tables.filter((table) => !table.rls || !table.forced), []);
-    const policies = await sql`select tablename from pg_policies where schemaname = 'public'`;
+    const policies = await sql`
+      select tablename from pg_policies
+      where schemaname = 'public' and policyname = tablename || '_tenant_isolation'`;
     assert.deepEqual(policies.map((p) => p.tablename).sort(), tables.map((table) => table.name));
+    // Besides isolation, only plm_tenant_admin's policies on tenants (0014).
+    const others = await sql`
+      select policyname, roles::text[] as roles from pg_policies
+      where schemaname = 'public' and policyname <> tablename || '_tenant_isolation'
+      order by policyname`;
+    assert.deepEqual(others.map((p) => [p.policyname, p.roles]), [
+      ["tenants_admin_insert", ["plm_tenant_admin"]],
+      ["tenants_admin_select", ["plm_tenant_admin"]],
+    ]);
     const [view] = await sql`
       select reloptions from pg_class where oid = 'mcrc_v1_view'::regclass`;
     assert.deepEqual(view.reloptions, ["security_invoker=true"]);
