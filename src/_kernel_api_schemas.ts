@@ -25,7 +25,12 @@ function tokenCount() {
   return z.int().min(0).max(2_147_483_647);
 }
 
-/** A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000. */
+/**
+ * A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000,
+ * at most `MAX_JSON_DEPTH` levels. zod's record copies the object, which drops an own
+ * `__proto__` key (its assignment sets the prototype instead): {@link parseEmitArgs} passes the
+ * caller's checked object on instead of the copy, so what is stored matches the content hash.
+ */
 function jsonObject() {
   return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
     const problem = findNonJson(value, true);
@@ -33,6 +38,19 @@ function jsonObject() {
       ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.reason });
     }
   });
+}
+
+/**
+ * The `v1:` key string of an already parsed key (see `idempotencyKeyToString`, which parses
+ * first): each field percent-encoded like `encodeURIComponent`.
+ *
+ * @param key A parsed key (`tenant_id` lower case).
+ * @returns `v1:<tenant_id>:<trace_id>:<span_id>:<event_type>:<content_hash>`.
+ */
+export function formatIdempotencyKey(key: z.output<typeof idempotencyKeySchema>): string {
+  return `v1:${key.tenant_id}:${encodeURIComponent(key.trace_id)}:${
+    encodeURIComponent(key.span_id)
+  }:${encodeURIComponent(key.event_type)}:${key.content_hash}`;
 }
 
 /** The idempotency key (see `IdempotencyKey`). */
@@ -44,9 +62,16 @@ export const idempotencyKeySchema = z.strictObject({
   content_hash: sha256Hex(),
 });
 
-/** A cost in EUR: a number >= 0, null or absent (the cost rules say when). */
+/**
+ * A cost in EUR, null or absent (the cost rules say when), as `numeric(20, 10)` stores it
+ * exactly: from 0 to below 10^10, at most 10 decimal places (PostgreSQL would round further
+ * places away, and refuse 10^10 or more).
+ */
 export function costEur() {
-  return z.number().min(0).nullable().optional();
+  return z.number().min(0).lt(1e10, "must be below 10000000000 (numeric(20, 10))").refine(
+    (value) => Number(value.toFixed(10)) === value,
+    "must have at most 10 decimal places (numeric(20, 10) would round it)",
+  ).nullable().optional();
 }
 
 const cost = {
@@ -151,6 +176,14 @@ export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): 
   assertTenantContext(tenantId);
   const { schema, contract } = EMIT_KINDS[kind];
   const parsed: EmitArgs = parseContract(schema, contract, args);
+  // The JSON objects as given (checked above), not zod's copies (see jsonObject).
+  const given = args as Record<string, unknown>;
+  if ("payload" in parsed && given.payload !== undefined) {
+    parsed.payload = given.payload as Record<string, unknown>;
+  }
+  if ("envelope" in parsed && given.envelope !== undefined) {
+    parsed.envelope = given.envelope as Record<string, unknown>;
+  }
   if (parsed.idempotency_key.tenant_id !== tenantId) {
     throw new ValidationError(contract, [
       { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },

@@ -9,23 +9,31 @@
 import {
   type EmitArgs,
   type EmitKind,
+  formatIdempotencyKey,
   parseEmitArgs,
   parseEmitBatch,
 } from "./_kernel_api_schemas.ts";
-import { idempotencyKeyToString } from "./idempotency.ts";
 import type { EventTable } from "./kernel_api.ts";
 
 const KEY_COLUMNS = ["trace_id", "span_id", "event_type", "idempotency_key", "content_hash"];
 const COST_COLUMNS = ["pricing_version", "cost_eur", "cost_status", "pricing_snapshot_id"];
 
-/** One row to write: its table, its `idempotency_key` string and its column values. */
+/** One row to write: its table, identity, content hash and its column values. */
 export interface EventInsert {
   readonly table: EventTable;
+  /** The `idempotency_key` string. */
   readonly key: string;
+  /** `trace_id`, `span_id` and `event_type` joined by U+0000 (none of them holds one). */
+  readonly identity: string;
+  /** The key's content hash. */
+  readonly hash: string;
   /** The pricing snapshot the row refers to (`model` is the connector id for connectors). */
   readonly pricing?: { readonly model: string; readonly pricingVersion: string };
-  /** Column name → value; the emitter adds `pricing_snapshot_id` to priced rows. */
-  readonly columns: Record<string, unknown>;
+  /**
+   * Values in {@link EVENT_COLUMNS} order; JSON columns already serialised. The emitter sets
+   * the last one, `pricing_snapshot_id`, on priced rows.
+   */
+  readonly values: unknown[];
 }
 
 /**
@@ -91,22 +99,22 @@ export function toEventInsert(kind: EmitKind, args: unknown, tenantId: string): 
 function toRow(kind: EmitKind, parsed: EmitArgs): EventInsert {
   const key = parsed.idempotency_key;
   const common = {
-    trace_id: key.trace_id,
-    span_id: key.span_id,
-    event_type: key.event_type,
-    idempotency_key: idempotencyKeyToString(key),
-    content_hash: key.content_hash,
+    key: formatIdempotencyKey(key),
+    identity: `${key.trace_id}\0${key.span_id}\0${key.event_type}`,
+    hash: key.content_hash,
   };
+  const keyValues = [key.trace_id, key.span_id, key.event_type, common.key, key.content_hash];
   if ("payload" in parsed) {
     const capability = "capability" in parsed ? parsed.capability : null;
+    const payload = JSON.stringify(parsed.payload);
     return {
       table: "telemetry_events",
-      key: common.idempotency_key,
-      columns: { ...common, event_kind: kind, capability, payload: parsed.payload },
+      ...common,
+      values: [...keyValues, kind, capability, payload],
     };
   }
   const { pricing_version, cost_status } = parsed;
-  const cost = { pricing_version, cost_eur: parsed.cost_eur ?? null, cost_status };
+  const cost = [pricing_version, parsed.cost_eur ?? null, cost_status, null];
   const priced = (model: string) =>
     pricing_version === "unavailable"
       ? {}
@@ -115,17 +123,17 @@ function toRow(kind: EmitKind, parsed: EmitArgs): EventInsert {
     const { model, prompt_tokens, completion_tokens } = parsed;
     return {
       table: "llm_calls",
-      key: common.idempotency_key,
+      ...common,
       ...priced(model),
-      columns: { ...common, model, prompt_tokens, completion_tokens, ...cost },
+      values: [...keyValues, model, prompt_tokens, completion_tokens, ...cost],
     };
   }
   const { connector_id, capability, envelope } = parsed;
   return {
     table: "connector_calls",
-    key: common.idempotency_key,
+    ...common,
     ...priced(connector_id),
-    columns: { ...common, connector_id, capability, envelope, ...cost },
+    values: [...keyValues, connector_id, capability, JSON.stringify(envelope), ...cost],
   };
 }
 
@@ -168,13 +176,14 @@ export function isBrokenConnection(error: unknown): boolean {
 }
 
 /**
- * Whether a driver error is a unique violation of `uq_<table>_logical` (a conflict).
+ * Whether a driver error is a foreign key violation on a `<table>_tenant_id_fkey` constraint:
+ * the emitter's tenant is not in `tenants`.
  *
  * @param error What the driver threw.
- * @param table The table written to.
- * @returns `true` when the same identity exists with another key.
+ * @returns `true` when the tenant is not registered.
  */
-export function isLogicalConflict(error: unknown, table: EventTable): boolean {
+export function isUnknownTenant(error: unknown): boolean {
   const fields = error as { code?: unknown; constraint_name?: unknown } | null;
-  return fields?.code === "23505" && fields.constraint_name === `uq_${table}_logical`;
+  return fields?.code === "23503" && typeof fields.constraint_name === "string" &&
+    fields.constraint_name.endsWith("_tenant_id_fkey");
 }

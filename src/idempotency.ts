@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { findNonJson, formatJsonPath } from "./_idempotency_json.ts";
-import { idempotencyKeySchema } from "./_kernel_api_schemas.ts";
+import { formatIdempotencyKey, idempotencyKeySchema } from "./_kernel_api_schemas.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
 import { NonJsonValueError } from "./errors.ts";
 import type { ContractSchema } from "./contract_schema.ts";
@@ -119,13 +119,5 @@ export function computeContentHash(payload: unknown): string {
  * ```
  */
 export function idempotencyKeyToString(key: IdempotencyKey): string {
-  const parsed = parseContract(idempotencyKeySchema, "IdempotencyKey", key);
-  const fields = [
-    parsed.tenant_id,
-    parsed.trace_id,
-    parsed.span_id,
-    parsed.event_type,
-    parsed.content_hash,
-  ];
-  return `v1:${fields.map(encodeURIComponent).join(":")}`;
+  return formatIdempotencyKey(parseContract(idempotencyKeySchema, "IdempotencyKey", key));
 }

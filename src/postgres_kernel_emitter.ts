@@ -1,8 +1,9 @@
 /**
- * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit, replay
- * by `ON CONFLICT ON CONSTRAINT <table>_idempotency_key_key DO NOTHING`, conflict by the unique
- * violation of `uq_<table>_logical`, the tenant set transaction-locally inside the statement so
- * that row-level security applies; plus a batch path, {@link PostgresKernelEmitter.emitMany}.
+ * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit that
+ * inserts on the logical key (`ON CONFLICT ... DO NOTHING`) and tells replay from conflict by the
+ * stored content hash, the tenant set transaction-locally inside the statement so that
+ * row-level security applies; group commit of concurrent emits; a batch path,
+ * {@link PostgresKernelEmitter.emitMany}, one statement for the whole batch.
  *
  * @module
  */
@@ -12,18 +13,18 @@ import {
   EVENT_COLUMNS,
   type EventInsert,
   isBrokenConnection,
-  isLogicalConflict,
   isUnavailable,
+  isUnknownTenant,
   toEventInsert,
   toEventInserts,
 } from "./_postgres_kernel_emitter_rows.ts";
 import { tenantId } from "./_contract_schema_fields.ts";
 import type { EmitKind } from "./_kernel_api_schemas.ts";
-import type { Sql, TransactionSql } from "./db.ts";
+import type { Sql } from "./db.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
 import type { PriceTable, PricingProvenance } from "./price_table.ts";
 import { pricingProvenance } from "./pricing.ts";
-import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
+import { EmitterUnavailable, IdempotencyConflict, UnknownTenant } from "./errors.ts";
 import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
 import type {
   EndedRun,
@@ -71,9 +72,31 @@ export interface PostgresKernelEmitterOptions {
    * @default undefined (snapshots without provenance)
    */
   readonly priceTable?: PriceTable;
+  /**
+   * Group commit: emits that arrive while this emitter's statements are in flight go together
+   * in the next statement (the `emitMany` statement, up to 1,000 events), each caller still
+   * getting its own outcome. A lone emit goes out at once. Turn it off to send one statement
+   * per emit.
+   *
+   * @default true
+   */
+  readonly groupCommit?: boolean;
+  /**
+   * Most statements of this emitter in flight at once (group commit queues the rest).
+   *
+   * @default the client's pool size (`max`), else 10
+   */
+  readonly maxInFlight?: number;
 }
 
 type Statement = readonly [text: string, params: readonly unknown[]];
+
+/** An emit waiting for group commit. */
+interface Queued {
+  readonly row: EventInsert;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 const OptionsSchema = z.strictObject({
   tenantId: tenantId(),
@@ -83,106 +106,179 @@ const OptionsSchema = z.strictObject({
       typeof value === "object" && value !== null && "snapshot" in value && "models" in value,
     "expected a PriceTable (from parseLiteLlmPriceMap or priceTableFromOverrides)",
   ).optional(),
+  groupCommit: z.boolean().optional(),
+  maxInFlight: z.int().min(1).max(1000).optional(),
 });
 
 /**
- * Sets the tenant transaction-locally inside the statement. Inserts read from `g`; lookups
- * refer to `g.tenant` in a subquery, so they run after the setting (row-level security reads it).
+ * Per table, the one-row emit in one statement, without a server error in any outcome. It sets
+ * the tenant transaction-locally (`g`: row-level security reads it), reads the content hash
+ * stored for the logical identity (`s`, in the statement's snapshot), and inserts only when
+ * there is none (`ON CONFLICT DO NOTHING` for a concurrent insert): `inserted`; or `stored`
+ * equal to the event's hash (a replay) or another (a conflict), with no insert attempted (no
+ * identity value drawn, no trigger fired); or neither, when the row that won was committed
+ * after the snapshot began (then the statement runs again). Parameters: the tenant, then the
+ * row's values in {@link EVENT_COLUMNS} order. Tables are named by schema, so a temporary table
+ * of the same name cannot capture the write.
  */
-const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant)";
-
-/**
- * Per table: the one-statement emit (parameters: the tenant, then the row's values in
- * {@link EVENT_COLUMNS} order), the batch insert (the tenant and a JSON array of rows) and the
- * lookup of existing keys. The batch inserts in identity order (one order for every
- * transaction, so concurrent batches cannot deadlock), keeping the batch order (`ord`) among
- * events of one identity.
- */
-const STATEMENTS: Readonly<Record<EventTable, { one: string; many: string; existing: string }>> = {
-  telemetry_events: {
-    one: `${WITH_TENANT}
-      insert into telemetry_events (tenant_id, trace_id, span_id, event_type, idempotency_key,
-        content_hash, event_kind, capability, payload)
+const ONE: Readonly<Record<EventTable, string>> = {
+  telemetry_events: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.telemetry_events as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
+    i as (
+      insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
+        idempotency_key, content_hash, event_kind, capability, payload)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-        $9::jsonb from g
-      on conflict on constraint telemetry_events_idempotency_key_key do nothing returning id`,
-    many: `${WITH_TENANT}
-      insert into telemetry_events (tenant_id, trace_id, span_id, event_type, idempotency_key,
-        content_hash, event_kind, capability, payload)
-      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
-        r.event_kind, r.capability, r.payload
-      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
-        idempotency_key text, content_hash text, event_kind text, capability text,
-        payload jsonb, ord int4)
-      order by r.trace_id, r.span_id, r.event_type, r.ord
-      on conflict do nothing returning idempotency_key`,
-    existing: `${WITH_TENANT}
-      select array(select idempotency_key from telemetry_events
-        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
-  },
-  llm_calls: {
-    one: `${WITH_TENANT}
-      insert into llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        $9::text::jsonb from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
+  llm_calls: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.llm_calls as x where x.tenant_id = g.tenant::uuid
+        and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
+    i as (
+      insert into public.llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
         content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
         cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int4,
-        $9::int4, $10::text, $11::numeric, $12::text, $13::int8 from g
-      on conflict on constraint llm_calls_idempotency_key_key do nothing returning id`,
-    many: `${WITH_TENANT}
-      insert into llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
-        content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
-        cost_status, pricing_snapshot_id)
-      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
-        r.model, r.prompt_tokens, r.completion_tokens, r.pricing_version, r.cost_eur,
-        r.cost_status, r.pricing_snapshot_id
-      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
-        idempotency_key text, content_hash text, model text, prompt_tokens int4,
-        completion_tokens int4, pricing_version text, cost_eur numeric, cost_status text,
-        pricing_snapshot_id int8, ord int4)
-      order by r.trace_id, r.span_id, r.event_type, r.ord
-      on conflict do nothing returning idempotency_key`,
-    existing: `${WITH_TENANT}
-      select array(select idempotency_key from llm_calls
-        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
-  },
-  connector_calls: {
-    one: `${WITH_TENANT}
-      insert into connector_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
-        content_hash, connector_id, capability, envelope, pricing_version, cost_eur,
-        cost_status, pricing_snapshot_id)
+        $9::int4, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
+  connector_calls: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.connector_calls as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
+    i as (
+      insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
+        idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
+        cost_eur, cost_status, pricing_snapshot_id)
       select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-        $9::jsonb, $10::text, $11::numeric, $12::text, $13::int8 from g
-      on conflict on constraint connector_calls_idempotency_key_key do nothing returning id`,
-    many: `${WITH_TENANT}
-      insert into connector_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
-        content_hash, connector_id, capability, envelope, pricing_version, cost_eur,
-        cost_status, pricing_snapshot_id)
-      select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
-        r.connector_id, r.capability, r.envelope, r.pricing_version, r.cost_eur,
-        r.cost_status, r.pricing_snapshot_id
-      from g, jsonb_to_recordset($2::jsonb) as r(trace_id text, span_id text, event_type text,
-        idempotency_key text, content_hash text, connector_id text, capability text,
-        envelope jsonb, pricing_version text, cost_eur numeric, cost_status text,
-        pricing_snapshot_id int8, ord int4)
-      order by r.trace_id, r.span_id, r.event_type, r.ord
-      on conflict do nothing returning idempotency_key`,
-    existing: `${WITH_TENANT}
-      select array(select idempotency_key from connector_calls
-        where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g`,
-  },
+        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
 };
 
-const SNAPSHOT_INSERT = `${WITH_TENANT}
-  insert into pricing_snapshots (tenant_id, model, snapshot_date, price_table_digest,
-    pricing_version, source, taken_at, fx_usd_eur)
-  select $1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz, $8::numeric
-  from g
-  on conflict on constraint uq_pricing_snapshots_tenant_model_date_digest do nothing returning id`;
-const SNAPSHOT_SELECT = `${WITH_TENANT}
-  select (select id from pricing_snapshots
-    where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date
-      and price_table_digest is not distinct from $4::text) as id
-  from g`;
+/**
+ * A batch of any kinds in one statement, so it commits all or nothing (`emitMany`, and the
+ * emits that group commit gathers). Parameters: the tenant, then a JSON array of rows per table
+ * (`[]` for none), each row its {@link EVENT_COLUMNS} plus `ord`. Rows go in in identity order
+ * (one order for every transaction, so concurrent batches cannot deadlock), batch order among
+ * rows of one identity. Returns one row per identity inserted (`inserted` true, with the hash
+ * inserted) and, for the batch rows whose identity was not inserted, the hash stored before the
+ * statement's snapshot (`inserted` false); `t` numbers the table (0 telemetry, 1 LLM, 2 connector).
+ */
+const MANY = `
+  with g as (select set_config('app.tenant_id', $1, true) as tenant),
+  tr as (select * from jsonb_to_recordset($2::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, event_kind text, capability text,
+    payload jsonb, ord int4)),
+  lr as (select * from jsonb_to_recordset($3::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, model text, prompt_tokens int4,
+    completion_tokens int4, pricing_version text, cost_eur numeric, cost_status text,
+    pricing_snapshot_id int8, ord int4)),
+  cr as (select * from jsonb_to_recordset($4::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, connector_id text,
+    capability text, envelope jsonb, pricing_version text, cost_eur numeric, cost_status text,
+    pricing_snapshot_id int8, ord int4)),
+  ti as (
+    insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
+      idempotency_key, content_hash, event_kind, capability, payload)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.event_kind, r.capability, r.payload
+    from g, tr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash),
+  li as (
+    insert into public.llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+      content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
+      cost_status, pricing_snapshot_id)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.model, r.prompt_tokens, r.completion_tokens, r.pricing_version, r.cost_eur,
+      r.cost_status, r.pricing_snapshot_id
+    from g, lr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash),
+  ci as (
+    insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
+      idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
+      cost_eur, cost_status, pricing_snapshot_id)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.connector_id, r.capability, r.envelope, r.pricing_version, r.cost_eur, r.cost_status,
+      r.pricing_snapshot_id
+    from g, cr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash)
+  select 0 as t, trace_id, span_id, event_type, content_hash, true as inserted from ti
+  union all select 1, trace_id, span_id, event_type, content_hash, true from li
+  union all select 2, trace_id, span_id, event_type, content_hash, true from ci
+  union all select s.* from g, lateral (
+    select 0 as t, x.trace_id, x.span_id, x.event_type, x.content_hash, false as inserted
+    from tr as r join public.telemetry_events as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ti as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+    union all
+    select 1, x.trace_id, x.span_id, x.event_type, x.content_hash, false
+    from lr as r join public.llm_calls as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from li as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+    union all
+    select 2, x.trace_id, x.span_id, x.event_type, x.content_hash, false
+    from cr as r join public.connector_calls as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ci as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+  ) as s`;
+
+/** The tables in the order of `MANY`'s parameters and of its `t` column. */
+const MANY_TABLES: readonly EventTable[] = ["telemetry_events", "llm_calls", "connector_calls"];
+
+/**
+ * The day's `pricing_snapshots` row of a model and price table (digest, `null` for none),
+ * created if missing with the table's provenance, in one statement: the id inserted, or else
+ * the one stored before the statement's snapshot (`null` only when a concurrent emitter
+ * committed it after that: then the statement runs again).
+ */
+const SNAPSHOT = `
+  with g as (select set_config('app.tenant_id', $1, true) as tenant),
+  i as (
+    insert into public.pricing_snapshots (tenant_id, model, snapshot_date, price_table_digest,
+      pricing_version, source, taken_at, fx_usd_eur)
+    select $1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz,
+      $8::numeric from g
+    on conflict on constraint uq_pricing_snapshots_tenant_model_date_digest do nothing
+    returning id)
+  select coalesce((select id from i), (select id from public.pricing_snapshots
+    where tenant_id = $1::uuid and model = $2::text and snapshot_date = $3::date
+      and price_table_digest is not distinct from $4::text)) as id`;
+
+/**
+ * Snapshot ids per client (pool), by tenant, day, model and price-table digest: shared by the
+ * pool's emitters, so a new emitter's first call costs no extra round trip once its pool knows
+ * the snapshot.
+ */
+const SNAPSHOT_IDS = new WeakMap<Sql, Map<string, string>>();
+
+/** Most events one coalesced statement carries. */
+const GROUP_LIMIT = 1000;
+
+/** How often a statement runs on a broken connection before `EmitterUnavailable`. */
+const BROKEN_CONNECTION_ATTEMPTS = 3;
+
+/** How often a statement runs again in the concurrent-insert race before giving up. */
+const RACE_ATTEMPTS = 10;
 
 /**
  * A {@link KernelEmitter} for one tenant on PostgreSQL (the schema of this package's
@@ -237,18 +333,23 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   readonly tenantId: string;
   #sql: Sql;
   #role: string | undefined;
-  #snapshotDay = "";
-  /** Snapshot ids of the day by model and price-table digest. */
-  #snapshots = new Map<string, string>();
+  #groupCommit: boolean;
+  #maxInFlight: number;
+  #inFlight = 0;
+  #queue: Queued[] = [];
+  #snapshots: Map<string, string>;
   #provenance: PricingProvenance | undefined;
+  #day = "";
+  #dayEnds = 0;
   #lifecycleCalls: PostgresLifecycle | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
    *
    * @param sql A postgres.js client (its login role a member of `plm_kernel_writer`).
-   * @param options The tenant to write for, and the role switch if one is needed.
-   * @throws {ValidationError} When `tenantId` is not a UUID or `role` is empty.
+   * @param options The tenant to write for, the role switch if one is needed, group commit.
+   * @throws {ValidationError} When `tenantId` is not a UUID, `role` is empty or `maxInFlight`
+   *   is not a positive integer.
    */
   constructor(sql: Sql, options: PostgresKernelEmitterOptions) {
     const parsed = parseContract(OptionsSchema, "PostgresKernelEmitterOptions", options);
@@ -256,6 +357,11 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
     this.tenantId = parsed.tenantId;
     this.#role = parsed.role;
     this.#provenance = parsed.priceTable && pricingProvenance(parsed.priceTable);
+    this.#groupCommit = parsed.groupCommit ?? true;
+    this.#maxInFlight = parsed.maxInFlight ?? sql.options?.max ?? 10;
+    let snapshots = SNAPSHOT_IDS.get(sql);
+    if (snapshots === undefined) SNAPSHOT_IDS.set(sql, snapshots = new Map());
+    this.#snapshots = snapshots;
   }
 
   /**
@@ -303,7 +409,8 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   }
 
   /**
-   * Record many events at once: one statement per table involved (a multi-row insert), with
+   * Record many events at once: one statement for the whole batch (a multi-row insert per
+   * table involved, in one transaction), with
    * the semantics of the single methods per event, reported instead of thrown. The whole batch
    * is validated first: one invalid event refuses the batch and nothing is written.
    *
@@ -312,9 +419,10 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
    *   before, or earlier in this batch) or `"conflict"` (the identity was stored with another
    *   key).
    * @throws {ValidationError} When any event is invalid (paths like `"3.args.span_id"`).
-   * @throws {EmitterUnavailable} When the database cannot be reached. Each table's events are
-   *   written all or none; retry the batch with the same keys (stored ones come back
+   * @throws {EmitterUnavailable} When the database cannot be reached. The batch is one
+   *   statement, written all or none; retry it with the same keys (stored ones come back
    *   `"replayed"`).
+   * @throws {UnknownTenant} When the emitter's tenant is not registered; nothing was written.
    *
    * @example One statement for a batch; outcomes per event
    * ```ts
@@ -358,28 +466,10 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
     const rows = toEventInserts(events, this.tenantId);
-    const outcomes = rows.map((): EmitOutcome => "inserted");
-    await this.#guard(async () => {
+    return await this.#guard(async () => {
       await this.#price(rows);
-      for (const table of new Set(rows.map((row) => row.table))) {
-        const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
-        const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
-        const inserted = new Set<string>(
-          (await this.#run([STATEMENTS[table].many, [this.tenantId, columns]]))
-            .map((found) => found.idempotency_key),
-        );
-        const rest = indexes.filter((i) => !inserted.delete(rows[i].key));
-        if (rest.length === 0) continue;
-        const keys = rest.map((i) => rows[i].key);
-        const [{ keys: found }] = await this.#run([STATEMENTS[table].existing, [
-          this.tenantId,
-          keys,
-        ]]);
-        const stored = new Set<string>(found);
-        for (const i of rest) outcomes[i] = stored.has(rows[i].key) ? "replayed" : "conflict";
-      }
+      return await this.#many(rows);
     });
-    return outcomes;
   }
 
   /** {@inheritDoc RunLifecycle.startRun} */
@@ -418,33 +508,118 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
 
   async #emit(kind: EmitKind, args: unknown): Promise<void> {
     const row = toEventInsert(kind, args, this.tenantId);
-    await this.#guard(async () => {
-      await this.#price([row]);
-      const columns = EVENT_COLUMNS[row.table].map((name) => row.columns[name] ?? null);
-      const statement: Statement = [STATEMENTS[row.table].one, [this.tenantId, ...columns]];
+    if (row.pricing !== undefined) await this.#guard(() => this.#price([row]));
+    if (!this.#groupCommit) {
+      await this.#guard(async () => this.#settle(row, await this.#one(row)));
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#queue.push({ row, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Send what is queued while fewer than `maxInFlight` statements are in flight. */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const batch = this.#queue.splice(0, GROUP_LIMIT);
+      this.#inFlight++;
+      this.#send(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  /**
+   * Send queued emits: one alone as the one-row statement, several as one batch statement.
+   * When a batch fails for a reason that may belong to one of its rows, each runs alone, so
+   * every caller gets its own outcome.
+   */
+  async #send(batch: readonly Queued[]): Promise<void> {
+    const settle = async (item: Queued, outcome: () => Promise<EmitOutcome>) => {
       try {
-        await this.#run(statement);
+        this.#settle(item.row, await this.#guard(outcome));
+        item.resolve();
       } catch (error) {
-        if (!isLogicalConflict(error, row.table)) throw error;
-        // A concurrent emit of the same key can fail the logical constraint before it sees
-        // the winner's key; once that one committed, the same statement is a replay.
-        try {
-          await this.#run(statement);
-        } catch (again) {
-          if (!isLogicalConflict(again, row.table)) throw again;
-          throw new IdempotencyConflict(row.table, row.key, { cause: again });
+        item.reject(error);
+      }
+    };
+    if (batch.length === 1) return await settle(batch[0], () => this.#one(batch[0].row));
+    let outcomes: EmitOutcome[];
+    try {
+      outcomes = await this.#guard(() => this.#many(batch.map((item) => item.row)));
+    } catch (error) {
+      if (error instanceof EmitterUnavailable || error instanceof UnknownTenant) {
+        for (const item of batch) item.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((item) => settle(item, () => this.#one(item.row))));
+      return;
+    }
+    await Promise.all(batch.map((item, i) => settle(item, () => Promise.resolve(outcomes[i]))));
+  }
+
+  /** Return for an insert or a replay; throw `IdempotencyConflict` for a conflict. */
+  #settle(row: EventInsert, outcome: EmitOutcome): void {
+    if (outcome === "conflict") throw new IdempotencyConflict(row.table, row.key);
+  }
+
+  /** One event in one statement (again only in the concurrent-insert race). */
+  async #one(row: EventInsert): Promise<EmitOutcome> {
+    const statement: Statement = [ONE[row.table], [this.tenantId, ...row.values]];
+    for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+      const [{ inserted, stored }] = await this.#run(statement);
+      if (inserted) return "inserted";
+      if (stored !== null) return stored === row.hash ? "replayed" : "conflict";
+    }
+    throw new Error(`The stored row of "${row.table}" stayed invisible`);
+  }
+
+  /** Rows in one batch statement; the rows caught in the concurrent-insert race again. */
+  async #many(rows: readonly EventInsert[]): Promise<EmitOutcome[]> {
+    const outcomes: EmitOutcome[] = new Array(rows.length);
+    let pending = [...rows.keys()];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === RACE_ATTEMPTS) {
+        throw new Error("Rows stored concurrently stayed invisible to the batch");
+      }
+      const inserted = MANY_TABLES.map(() => new Map<string, string>());
+      const stored = MANY_TABLES.map(() => new Map<string, string>());
+      const found = await this.#run([MANY, [this.tenantId, ...batchParams(rows, pending)]]);
+      for (const { t, trace_id, span_id, event_type, content_hash, inserted: isNew } of found) {
+        (isNew ? inserted : stored)[t].set(`${trace_id}\0${span_id}\0${event_type}`, content_hash);
+      }
+      const race: number[] = [];
+      for (const i of pending) {
+        const row = rows[i];
+        const t = MANY_TABLES.indexOf(row.table);
+        const hash = inserted[t].get(row.identity) ?? stored[t].get(row.identity);
+        if (hash === undefined) {
+          race.push(i);
+        } else if (hash !== row.hash) {
+          outcomes[i] = "conflict";
+        } else if (inserted[t].delete(row.identity)) {
+          // The first row of the identity with the inserted hash is the one inserted.
+          outcomes[i] = "inserted";
+          stored[t].set(row.identity, hash);
+        } else {
+          outcomes[i] = "replayed";
         }
       }
-    });
+      pending = race;
+    }
+    return outcomes;
   }
 
   /** Set `pricing_snapshot_id` on priced rows, creating the day's snapshots on a cache miss. */
   async #price(rows: readonly EventInsert[]): Promise<void> {
-    const day = new Date().toISOString().slice(0, 10);
-    if (day !== this.#snapshotDay) {
-      this.#snapshots.clear();
-      this.#snapshotDay = day;
+    const now = Date.now();
+    if (now >= this.#dayEnds) {
+      this.#day = new Date(now).toISOString().slice(0, 10);
+      this.#dayEnds = Date.parse(`${this.#day}T00:00:00Z`) + 86_400_000;
     }
+    const day = this.#day;
     for (const row of rows) {
       if (row.pricing === undefined) continue;
       const { model, pricingVersion } = row.pricing;
@@ -454,58 +629,97 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
         ? this.#provenance
         : undefined;
       const digest = provenance?.digest ?? null;
-      const cacheKey = `${model}\u0000${digest ?? ""}`;
+      const cacheKey = `${this.tenantId}\0${day}\0${model}\0${digest ?? ""}`;
       let id = this.#snapshots.get(cacheKey);
-      if (id === undefined) {
-        const params = [this.tenantId, model, day, digest, pricingVersion];
-        const [created] = await this.#run([SNAPSHOT_INSERT, [
-          ...params,
-          provenance?.source ?? null,
-          provenance?.taken_at ?? null,
-          provenance?.fx_usd_eur ?? null,
-        ]]);
-        const [found] = created
-          ? [created]
-          : await this.#run([SNAPSHOT_SELECT, params.slice(0, 4)]);
-        id = String(found.id);
-        this.#snapshots.set(cacheKey, id);
+      const params = [
+        this.tenantId,
+        model,
+        day,
+        digest,
+        pricingVersion,
+        provenance?.source ?? null,
+        provenance?.taken_at ?? null,
+        provenance?.fx_usd_eur ?? null,
+      ];
+      for (let attempt = 0; id === undefined && attempt < RACE_ATTEMPTS; attempt++) {
+        const [found] = await this.#run([SNAPSHOT, params]);
+        if (found.id !== null) this.#snapshots.set(cacheKey, id = String(found.id));
       }
-      row.columns.pricing_snapshot_id = id;
+      if (id === undefined) throw new Error("The day's pricing snapshot stayed invisible");
+      row.values[row.values.length - 1] = id;
     }
   }
 
   /**
-   * Run one statement: in autocommit, or after the role switch in a pipelined transaction.
-   * A connection that broke under it is retried once on a fresh one (every statement here is
-   * idempotent: a statement that did commit comes back as a replay).
+   * Run one statement, in autocommit; with a role switch, as `BEGIN`, `set_config('role')`,
+   * the statement and `COMMIT` pipelined on one reserved connection (one round trip). A
+   * connection that broke under it is retried on a fresh one, after a pause that lets the
+   * driver see the close (without it, a pool of one hands the dead connection out again, and a
+   * terminated backend reports itself twice: the socket error, then its 57P01). Every statement
+   * here is idempotent: one that did commit comes back as a replay.
    */
   async #run(statement: Statement): Promise<postgres.Row[]> {
-    try {
-      return await this.#runOnce(statement);
-    } catch (error) {
-      if (!isBrokenConnection(error)) throw error;
-      return await this.#runOnce(statement);
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#runOnce(statement);
+      } catch (error) {
+        if (!isBrokenConnection(error) || attempt === BROKEN_CONNECTION_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
   }
 
-  async #runOnce(statement: Statement): Promise<postgres.Row[]> {
+  async #runOnce([text, params]: Statement): Promise<postgres.Row[]> {
     const role = this.#role;
-    const query = (sql: Sql | TransactionSql, [text, params]: Statement) =>
-      sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-    if (role === undefined) return await query(this.#sql, statement);
-    const [, rows] = await this.#sql.begin((tx) => [
-      query(tx, ["select set_config('role', $1, true)", [role]]),
-      query(tx, statement),
-    ]);
-    return rows;
-  }
-
-  /** Turn connection failures into `EmitterUnavailable`. */
-  async #guard(work: () => Promise<void>): Promise<void> {
+    const values = params as postgres.ParameterOrJSON<never>[];
+    if (role === undefined) return await this.#sql.unsafe(text, values, { prepare: true });
+    const reserved = await this.#sql.reserve();
     try {
-      await work();
-    } catch (error) {
-      throw isUnavailable(error) ? new EmitterUnavailable(error) : error;
+      const results = await Promise.allSettled([
+        reserved.unsafe("begin"),
+        reserved.unsafe("select set_config('role', $1, true)", [role], { prepare: true }),
+        reserved.unsafe(text, values, { prepare: true }),
+        reserved.unsafe("commit"),
+      ]);
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      return (results[2] as PromiseFulfilledResult<postgres.Row[]>).value;
+    } finally {
+      reserved.release();
     }
   }
+
+  /** Turn connection failures into `EmitterUnavailable`, an unknown tenant into `UnknownTenant`. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isUnavailable(error)) throw new EmitterUnavailable(error);
+      if (isUnknownTenant(error)) throw new UnknownTenant(this.tenantId, { cause: error });
+      throw error;
+    }
+  }
+}
+
+/**
+ * `MANY`'s JSON parameters for some of the rows: per table a JSON array of row objects, the
+ * already serialised JSON columns written in as they are.
+ */
+function batchParams(rows: readonly EventInsert[], indexes: readonly number[]): string[] {
+  const parts = MANY_TABLES.map((): string[] => []);
+  for (const i of indexes) {
+    const row = rows[i];
+    const names = EVENT_COLUMNS[row.table];
+    let object = "{";
+    for (let column = 0; column < names.length; column++) {
+      const name = names[column];
+      const value = row.values[column];
+      const json = name === "payload" || name === "envelope"
+        ? value as string
+        : JSON.stringify(value);
+      object += `"${name}":${json},`;
+    }
+    parts[MANY_TABLES.indexOf(row.table)].push(`${object}"ord":${i}}`);
+  }
+  return parts.map((part) => `[${part.join(",")}]`);
 }

@@ -99,7 +99,7 @@ export async function fullLifecycle(
           event_type: "llm.call.2",
           pricing_version: "litellm-live",
           cost_status: "calculated",
-          cost_eur: 0.00000000005, // rounds to 0.0000000001 as numeric(20, 10)
+          cost_eur: 0.0000000001, // the smallest cost numeric(20, 10) holds; finer is refused
         }));
         const connector = connectorCallEvent({
           connector_id: "3dx-rest",
