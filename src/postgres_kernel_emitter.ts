@@ -18,6 +18,7 @@ import {
   toEventRows,
 } from "./_emitter_rows.ts";
 import { type EmitKind, tenantIdSchema } from "./_kernel_schemas.ts";
+import { CitusWriter, isCitus } from "./_postgres_citus.ts";
 import type { Sql, TransactionSql } from "./db.ts";
 import { parseContract } from "./_validate.ts";
 import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
@@ -157,6 +158,7 @@ export class PostgresKernelEmitter implements KernelEmitter {
   #role: string | undefined;
   #snapshotDay = "";
   #snapshots = new Map<string, string>();
+  #citus: CitusWriter | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
@@ -289,8 +291,10 @@ export class PostgresKernelEmitter implements KernelEmitter {
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
     const rows = toEventRows(events, this.tenantId);
-    const outcomes = rows.map((): EmitOutcome => "inserted");
+    let outcomes = rows.map((): EmitOutcome => "inserted");
     await this.#guard(async () => {
+      const citus = rows.length > 0 ? await this.#onCitus() : undefined;
+      if (citus) return void (outcomes = await citus.emitMany(rows));
       await this.#price(rows);
       for (const table of new Set(rows.map((row) => row.table))) {
         const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
@@ -316,6 +320,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   async #emit(kind: EmitKind, args: unknown): Promise<void> {
     const row = toEventRow(kind, args, this.tenantId);
     await this.#guard(async () => {
+      const citus = await this.#onCitus();
+      if (citus) return await citus.emit(row);
       await this.#price([row]);
       const columns = EVENT_COLUMNS[row.table].map(([name]) => row.columns[name] ?? null);
       const statement: Statement = [STATEMENTS[row.table].one, [this.tenantId, ...columns]];
@@ -333,6 +339,12 @@ export class PostgresKernelEmitter implements KernelEmitter {
         }
       }
     });
+  }
+
+  /** The write path of a Citus coordinator, when the pool's database is one (asked once). */
+  async #onCitus(): Promise<CitusWriter | undefined> {
+    if (!(await isCitus(this.#sql))) return undefined;
+    return this.#citus ??= new CitusWriter(this.#sql, this.tenantId, this.#role);
   }
 
   /** Set `pricing_snapshot_id` on priced rows, creating the day's snapshots on a cache miss. */
