@@ -1,7 +1,8 @@
 /**
- * Migration runner: brings a database to a revision of `migrations/` (0001 to 0012) with ley,
- * one transaction per revision, under a PostgreSQL advisory lock so that concurrent deploys
- * wait for each other instead of failing or applying a revision twice. Also the CLI behind
+ * Migration runner: brings a database to a revision of `migrations/` with ley, one transaction
+ * per revision, under a PostgreSQL advisory lock so that concurrent deploys wait for each other
+ * instead of failing or applying a revision twice. On Citus each revision's transaction starts
+ * with the settings distributed DDL needs. Also the CLI behind
  * `deno task migrate up|down|status`.
  *
  * @module
@@ -10,6 +11,7 @@ import * as ley from "ley";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
+import { CITUS_MIGRATION_SETTINGS, isCitus } from "./_postgres_citus.ts";
 import { connect, type Sql } from "./db.ts";
 import { MigrationError, ValidationError } from "./errors.ts";
 
@@ -59,7 +61,7 @@ export interface MigrationStatus {
  *
  * await using pg = await startEmbeddedPostgres();
  * const up = await migrate(pg.sql);
- * assert.equal(up.at(-1)?.revision, "0012_migrator_privileges");
+ * assert.equal(up[0].revision, "0001_tenants_runs");
  * const down = await migrate(pg.sql, { to: 0 });
  * assert.equal(down.length, up.length);
  * ```
@@ -176,6 +178,7 @@ function leyOptions(
         const migration = await import(pathToFileURL(file.abs).href);
         await sql`begin`;
         try {
+          if (await isCitus(sql)) await sql.unsafe(CITUS_MIGRATION_SETTINGS).simple();
           await migration[method](sql);
           if (method === "up") {
             await sql`insert into migrations (name, created_at) values (${file.name}, now())`;

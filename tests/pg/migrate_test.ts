@@ -7,6 +7,11 @@ import { isEmbedded, openTestDatabase } from "../_pg.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOCK = "select pg_advisory_lock(hashtextextended('plm-shared migrate', 0))";
+/** The revisions in migrations/, in order (derived: the latest is not named literally). */
+const REVISIONS = [...Deno.readDirSync(`${ROOT}migrations`)]
+  .map((entry) => entry.name.replace(/\.ts$/, ""))
+  .sort();
+const LATEST = REVISIONS.length;
 
 Deno.test("migrate() applies one revision per transaction and reports each", async (t) => {
   await using db = await openTestDatabase({ migrate: false });
@@ -14,7 +19,7 @@ Deno.test("migrate() applies one revision per transaction and reports each", asy
   const steps = await migrate(db.sql, { onStep: (step) => seen.push(step.revision) });
 
   await t.step("every revision, in order, once", async () => {
-    assert.equal(steps.length, 12);
+    assert.equal(steps.length, LATEST);
     assert.ok(steps.every((step) => step.direction === "up"));
     assert.deepEqual(seen, steps.map((step) => step.revision));
     assert.deepEqual(seen, [...seen].sort());
@@ -71,12 +76,12 @@ Deno.test("migrate() run concurrently applies each revision exactly once", async
     (await db.sql<{ name: string }[]>`select name from migrations order by id`).map((r) => r.name);
 
   const ups = await Promise.all([1, 2, 3, 4].map(() => migrate(target)));
-  assert.equal(ups.flat().length, 12, "revisions applied in total");
-  assert.equal(new Set(ups.flat().map((s) => s.revision)).size, 12);
-  assert.equal((await revisions()).length, 12);
+  assert.equal(ups.flat().length, LATEST, "revisions applied in total");
+  assert.equal(new Set(ups.flat().map((s) => s.revision)).size, LATEST);
+  assert.equal((await revisions()).length, LATEST);
 
   const downs = await Promise.all([1, 2, 3].map(() => migrate(target, { to: 0 })));
-  assert.equal(downs.flat().length, 12, "revisions reverted in total");
+  assert.equal(downs.flat().length, LATEST, "revisions reverted in total");
   assert.deepEqual(await revisions(), []);
 });
 
@@ -95,7 +100,7 @@ Deno.test("migrate() waits for the advisory lock another migration holds", async
   assert.equal(table, null, "a revision ran while the lock was held");
   await holder.unsafe("select pg_advisory_unlock_all()");
   holder.release();
-  assert.equal((await running).length, 12);
+  assert.equal((await running).length, LATEST);
 });
 
 Deno.test("migrate() down keeps the roles another database still uses", async (t) => {
@@ -110,7 +115,7 @@ Deno.test("migrate() down keeps the roles another database still uses", async (t
   await using other = await openTestDatabase();
   const tenant = crypto.randomUUID();
   await other.sql`insert into tenants (id, name) values (${tenant}, 't')`;
-  assert.equal((await db.migrate({ to: 0 })).length, 12);
+  assert.equal((await db.migrate({ to: 0 })).length, LATEST);
   const roles = await db.sql`
     select rolname, rolbypassrls from pg_roles
     where rolname in ('plm_kernel_writer', 'plm_migrator') order by rolname`;
@@ -120,7 +125,7 @@ Deno.test("migrate() down keeps the roles another database still uses", async (t
   ]);
   const rows = await tenantScoped(other.writer, tenant, (tx) => tx`select id from tenants`);
   assert.deepEqual(rows.map((r) => r.id), [tenant]);
-  assert.equal((await db.migrate()).length, 12);
+  assert.equal((await db.migrate()).length, LATEST);
 });
 
 Deno.test("deno task migrate: up, status, down, exit codes and messages", async (t) => {
@@ -158,15 +163,15 @@ Deno.test("deno task migrate: up, status, down, exit codes and messages", async 
     const result = await run("status", "--dsn", pg.dsn);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.lines.filter((l) => l.startsWith("applied ")).length, 3);
-    assert.equal(result.lines.filter((l) => l.startsWith("pending ")).length, 9);
+    assert.equal(result.lines.filter((l) => l.startsWith("pending ")).length, LATEST - 3);
   });
 
   await t.step("up applies the rest, down reverts one, down --to 0 the others", async () => {
-    assert.equal((await run("up", "--dsn", pg.dsn)).lines.length, 9);
+    assert.equal((await run("up", "--dsn", pg.dsn)).lines.length, LATEST - 3);
     const one = await run("down", "--dsn", pg.dsn);
-    assert.deepEqual(one.lines, ["reverted 0012_migrator_privileges"]);
+    assert.deepEqual(one.lines, [`reverted ${REVISIONS.at(-1)}`]);
     const rest = await run("down", "--to", "0", "--dsn", pg.dsn);
-    assert.equal(rest.lines.length, 11);
+    assert.equal(rest.lines.length, LATEST - 1);
     assert.equal(rest.lines.at(-1), "reverted 0001_tenants_runs");
     assert.deepEqual((await run("down", "--dsn", pg.dsn)).lines, ["nothing to revert"]);
   });
