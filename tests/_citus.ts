@@ -67,3 +67,14 @@ async function onNode(dsn: string, work: (sql: postgres.Sql) => Promise<unknown>
     await sql.end({ timeout: 5 });
   }
 }
+
+/**
+ * Set `app.tenant_id` to `value` (any text) for the transaction on the coordinator and on the
+ * shards it touches: Citus propagates a `SET LOCAL`, never a `set_config`.
+ */
+export async function setOnShards(tx: postgres.TransactionSql, value: string): Promise<void> {
+  const [{ statement }] = await tx`
+    select format('set local app.tenant_id = %L', ${value}::text) as statement`;
+  await tx.unsafe("set local citus.propagate_set_commands = local");
+  await tx.unsafe(statement);
+}
