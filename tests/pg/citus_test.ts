@@ -137,7 +137,7 @@ Deno.test({
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", ...SUITES],
     cwd: ROOT,
-    env: { PG_DSN: CITUS_DSN ?? "" },
+    env: { PG_DSN: CITUS_DSN ?? "", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
