@@ -54,25 +54,33 @@ export const CITUS_MIGRATION_SETTINGS = "set local citus.enable_unsafe_triggers 
 const IDENTITY = ["trace_id", "span_id", "event_type"] as const;
 
 /**
- * Per table: a batch insert that skips identities already stored (in identity order, so that
- * concurrent batches cannot deadlock), and the stored content hash of given identities.
+ * Per table: an insert that skips identities already stored, and the stored content hash of
+ * given identities; each for one row (parameters: Citus routes it to its shard directly) and for
+ * a batch (a JSON array, inserted in identity order so that concurrent batches cannot deadlock;
+ * Citus runs it through the coordinator).
  */
 const STATEMENTS = Object.fromEntries(
   (Object.keys(EVENT_COLUMNS) as EventTable[]).map((table) => {
     const names = EVENT_COLUMNS[table].map(([name]) => name);
     const record = EVENT_COLUMNS[table].map(([name, type]) => `${name} ${type}`);
+    const into = `insert into public.${table} (tenant_id, ${names.join(", ")}) `;
+    const skip = `on conflict (tenant_id, ${
+      IDENTITY.join(", ")
+    }) do nothing returning idempotency_key`;
+    const stored = `select ${IDENTITY.join(", ")}, content_hash from public.${table} ` +
+      "where tenant_id = $1::uuid and ";
+    const params = EVENT_COLUMNS[table].map(([, type], i) => `$${i + 2}::${type}`);
     return [table, {
-      insert: `insert into public.${table} (tenant_id, ${names.join(", ")}) ` +
-        `select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
+      insertOne: `${into}values ($1::uuid, ${params.join(", ")}) ${skip}`,
+      storedOne: stored + IDENTITY.map((name, i) => `${name} = $${i + 2}::text`).join(" and "),
+      insert: `${into}select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
         `from jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}, ord int4) ` +
-        "order by r.trace_id, r.span_id, r.event_type, r.ord " +
-        `on conflict (tenant_id, ${IDENTITY.join(", ")}) do nothing returning idempotency_key`,
-      stored: `select ${IDENTITY.join(", ")}, content_hash from public.${table} ` +
-        `where tenant_id = $1::uuid and (${IDENTITY.join(", ")}) in ` +
-        `(select * from unnest($2::text[], $3::text[], $4::text[]))`,
+        `order by r.trace_id, r.span_id, r.event_type, r.ord ${skip}`,
+      stored: `${stored}(${IDENTITY.join(", ")}) in ` +
+        "(select * from unnest($2::text[], $3::text[], $4::text[]))",
     }];
   }),
-) as Record<EventTable, { insert: string; stored: string }>;
+) as Record<EventTable, Record<"insertOne" | "storedOne" | "insert" | "stored", string>>;
 
 const SNAPSHOT_INSERT = "insert into public.pricing_snapshots " +
   "(tenant_id, model, snapshot_date, pricing_version) " +
@@ -129,13 +137,25 @@ export class CitusWriter {
       const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
       const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
       const identity = (i: number) => IDENTITY.map((name) => rows[i].columns[name]);
-      const [inserted, stored] = await this.#transaction((tx) => [
-        query(tx, STATEMENTS[table].insert, [this.#tenantId, columns]),
-        query(tx, STATEMENTS[table].stored, [
-          this.#tenantId,
-          ...IDENTITY.map((_, at) => indexes.map((i) => identity(i)[at])),
-        ]),
-      ]);
+      const statements = STATEMENTS[table];
+      const [first] = indexes;
+      const [inserted, stored] = await this.#transaction((tx) =>
+        indexes.length === 1
+          ? [
+            query(tx, statements.insertOne, [
+              this.#tenantId,
+              ...EVENT_COLUMNS[table].map(([name]) => rows[first].columns[name] ?? null),
+            ]),
+            query(tx, statements.storedOne, [this.#tenantId, ...identity(first)]),
+          ]
+          : [
+            query(tx, statements.insert, [this.#tenantId, columns]),
+            query(tx, statements.stored, [
+              this.#tenantId,
+              ...IDENTITY.map((_, at) => indexes.map((i) => identity(i)[at])),
+            ]),
+          ]
+      );
       const fresh = new Set(inserted.map((found) => found.idempotency_key as string));
       const hashes = new Map(
         stored.map((found) => [
