@@ -41,6 +41,8 @@ export interface PostgresKernelEmitterOptions {
    * through pglite-socket): each statement then runs in a pipelined transaction
    * (`BEGIN; set_config('role', ...); <the statement>; COMMIT`), no longer one round trip.
    *
+   * On Citus the role must be able to log in: Citus connects to the workers as the current role.
+   *
    * @default undefined (no switch: connect as a login role in `plm_kernel_writer`)
    */
   readonly role?: string;
@@ -113,7 +115,10 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots 
  * to the day's `pricing_snapshots` row of their model (or connector), created on first use;
  * `pricing_version: "unavailable"` refers to none. A broken or unreachable database throws
  * `EmitterUnavailable`; nothing is half-written, and the same emitter works again once the
- * server is back.
+ * server is back. On a Citus coordinator (a database with the `citus` extension, asked once per
+ * pool on the first write) the same semantics hold through a path made for distributed tables:
+ * each write is a short transaction that sets the tenant with `SET LOCAL` so that it reaches the
+ * shards.
  *
  * @example Record, replay and conflict (on the embedded PostgreSQL)
  * ```ts
