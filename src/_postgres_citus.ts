@@ -17,11 +17,7 @@ import { EVENT_COLUMNS, type EventRow, isBrokenConnection } from "./_emitter_row
 import type { Sql, TransactionSql } from "./db.ts";
 import { IdempotencyConflict } from "./errors.ts";
 import type { EventTable } from "./kernel_api.ts";
-
-/** What happened to one event of a batch (the same union as the emitter's `EmitOutcome`). */
-type Outcome = "inserted" | "replayed" | "conflict";
-
-type Runner = Pick<Sql, "unsafe"> | postgres.ReservedSql | TransactionSql;
+import type { EmitOutcome } from "./postgres_kernel_emitter.ts";
 
 const DETECT = "select exists (select 1 from pg_extension where extname = 'citus') as citus";
 
@@ -31,7 +27,7 @@ const detected = new WeakMap<object, Promise<boolean>>();
  * Whether the database behind `sql` has the `citus` extension; asked once per pool (or
  * reserved connection), a failed probe is asked again next time.
  */
-export function isCitus(sql: Runner): Promise<boolean> {
+export function isCitus(sql: Pick<Sql, "unsafe">): Promise<boolean> {
   let found = detected.get(sql);
   if (found === undefined) {
     found = (sql.unsafe(DETECT) as Promise<postgres.Row[]>).then(([row]) => row.citus === true);
@@ -64,9 +60,8 @@ const STATEMENTS = Object.fromEntries(
     const names = EVENT_COLUMNS[table].map(([name]) => name);
     const record = EVENT_COLUMNS[table].map(([name, type]) => `${name} ${type}`);
     const into = `insert into public.${table} (tenant_id, ${names.join(", ")}) `;
-    const skip = `on conflict (tenant_id, ${
-      IDENTITY.join(", ")
-    }) do nothing returning idempotency_key`;
+    const logical = ["tenant_id", ...IDENTITY].join(", ");
+    const skip = `on conflict (${logical}) do nothing returning idempotency_key`;
     const stored = `select ${IDENTITY.join(", ")}, content_hash from public.${table} ` +
       "where tenant_id = $1::uuid and ";
     const params = EVENT_COLUMNS[table].map(([, type], i) => `$${i + 2}::${type}`);
@@ -130,9 +125,9 @@ export class CitusWriter {
   }
 
   /** Write a batch of rows; one outcome per row, in order. */
-  async emitMany(rows: readonly EventRow[]): Promise<Outcome[]> {
+  async emitMany(rows: readonly EventRow[]): Promise<EmitOutcome[]> {
     await this.#price(rows);
-    const outcomes = rows.map((): Outcome => "inserted");
+    const outcomes = rows.map((): EmitOutcome => "inserted");
     for (const table of new Set(rows.map((row) => row.table))) {
       const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
       const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
