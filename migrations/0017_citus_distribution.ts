@@ -40,7 +40,10 @@ export async function up(sql: postgres.Sql): Promise<void> {
   for (const { definition } of await triggerFunctions(sql, "tg_table_name")) {
     await sql.unsafe(definition.replace(TABLE_NAME, () => LOGICAL_NAME));
   }
-  await sql`alter function plm_current_tenant() set search_path = pg_catalog`;
+  // A function with settings is never inlined; keep settings an earlier revision gave it.
+  if ((await tenantFunctionSettings(sql)) === null) {
+    await sql`alter function plm_current_tenant() set search_path = pg_catalog`;
+  }
   // After a `down`, the tables are still distributed: skip them.
   const placed = new Set(
     (await sql`select logicalrelid::text as name from pg_dist_partition`).map((row) => row.name),
@@ -57,10 +60,21 @@ export async function up(sql: postgres.Sql): Promise<void> {
 /** Revert the revision. */
 export async function down(sql: postgres.Sql): Promise<void> {
   if (!(await hasCitus(sql))) return;
-  await sql`alter function plm_current_tenant() reset search_path`;
+  if ((await tenantFunctionSettings(sql))?.join() === PINNED) {
+    await sql`alter function plm_current_tenant() reset search_path`;
+  }
   for (const { definition } of await triggerFunctions(sql, LOGICAL_NAME)) {
     await sql.unsafe(definition.replaceAll(LOGICAL_NAME, "tg_table_name"));
   }
+}
+
+/** The settings `up` gives `plm_current_tenant()` when it has none. */
+const PINNED = "search_path=pg_catalog";
+
+async function tenantFunctionSettings(sql: postgres.Sql): Promise<string[] | null> {
+  const [row] = await sql`
+    select proconfig from pg_proc where oid = 'plm_current_tenant()'::regprocedure`;
+  return row.proconfig;
 }
 
 async function hasCitus(sql: postgres.Sql): Promise<boolean> {
