@@ -41,7 +41,7 @@ Deno.test("migrate() applies one revision per transaction and reports each", asy
   });
 
   await t.step("refuses a target that is not a revision number", async () => {
-    for (const to of [-1, 13, 2.5, Number.NaN]) {
+    for (const to of [-1, LATEST + 1, 2.5, Number.NaN]) {
       await assert.rejects(migrate(db.sql, { to }), ValidationError, `to: ${to}`);
     }
     assert.equal((await migrationStatus(db.sql)).applied.length, 8);
@@ -65,7 +65,7 @@ Deno.test("migrate() rolls a failing revision back whole and keeps the earlier o
   assert.equal(table, null, "the failed revision left its first table behind");
 
   await db.sql`drop table blocker`;
-  assert.equal((await migrate(db.sql)).length, 11);
+  assert.equal((await migrate(db.sql)).length, LATEST - 1);
 });
 
 Deno.test("migrate() run concurrently applies each revision exactly once", async () => {
@@ -219,11 +219,11 @@ Deno.test("migrate() continues a database migrated by the Node build (.js names)
 
   const status = await migrationStatus(db.sql);
   assert.equal(status.applied.length, 4);
-  assert.equal(status.pending.length, 8);
+  assert.equal(status.pending.length, LATEST - 4);
   assert.deepEqual((await migrate(db.sql, { to: 3 })).map((s) => s.revision), [
     "0004_connector_calls",
   ]);
   const [{ count }] = await db.sql`select count(*)::int as count from migrations`;
   assert.equal(count, 3);
-  assert.equal((await migrate(db.sql)).length, 9);
+  assert.equal((await migrate(db.sql)).length, LATEST - 3);
 });
