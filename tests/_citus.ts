@@ -31,12 +31,14 @@ export async function citusNodes(admin: postgres.Sql): Promise<CitusNode[] | und
 
 /**
  * Create database `name` on every node of the cluster, with Citus set up in it. `admin` must
- * be a one-connection client (the propagation setting is per session).
+ * be a one-connection client to the coordinator (the propagation setting is per session);
+ * `dsn` is the new database's superuser DSN on the coordinator, `dsnOf` the same on a worker.
  */
 export async function createCitusDatabase(
   admin: postgres.Sql,
   nodes: readonly CitusNode[],
   name: string,
+  dsn: string,
   dsnOf: (node: CitusNode) => string,
 ): Promise<void> {
   await admin.unsafe("set citus.enable_create_database_propagation = on");
@@ -44,7 +46,7 @@ export async function createCitusDatabase(
   const workers = nodes.filter((node) => !node.coordinator);
   for (const node of workers) await onNode(dsnOf(node), (sql) => sql`create extension citus`);
   const coordinator = nodes.find((node) => node.coordinator);
-  await onNode(dsnOf(coordinator ?? workers[0]), async (sql) => {
+  await onNode(dsn, async (sql) => {
     await sql`create extension citus`;
     if (coordinator) {
       await sql`select citus_set_coordinator_host(${coordinator.host}, ${coordinator.port})`;

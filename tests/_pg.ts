@@ -131,7 +131,7 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
   await admin.unsafe(`create role ${name} login password '${password}'`);
   const dsn = withDatabase(serverDsn, name);
   if (nodes) {
-    await createCitusDatabase(admin, nodes, name, (node) => {
+    await createCitusDatabase(admin, nodes, name, dsn, (node) => {
       const url = new URL(dsn);
       url.hostname = node.host;
       url.port = String(node.port);
