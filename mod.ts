@@ -19,14 +19,21 @@
  * @module
  */
 export * from "./src/errors.ts";
+export * from "./src/vocabulary.ts";
+export * from "./src/contract_schema.ts";
 export * from "./src/kernel_api.ts";
 export * from "./src/idempotency.ts";
+export * from "./src/lifecycle.ts";
+export * from "./src/run_card.ts";
+export * from "./src/event_builders.ts";
 export * from "./src/memory_kernel_emitter.ts";
+export * from "./src/memory_tenant_registry.ts";
 export * from "./src/capabilities.ts";
 export * from "./src/knowledge_envelope.ts";
 export * from "./src/trace_context.ts";
 export * from "./src/tenant_context.ts";
 export * from "./src/pricing.ts";
+export * from "./src/price_table.ts";
 export * from "./src/artifact_store.ts";
 export * from "./src/local_filesystem_backend.ts";
 export * from "./src/middleware.ts";

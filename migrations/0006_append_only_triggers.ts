@@ -9,6 +9,29 @@
  */
 import type postgres from "postgres";
 
+/**
+ * The cost guard as this revision defines it (0013 replaces it and its `down` restores this).
+ */
+export const COST_GUARD: string = `
+    create function plm_guard_cost_update() returns trigger language plpgsql as $$
+    declare
+      cost_columns constant text[] := '{cost_status,cost_eur,pricing_snapshot_id}';
+    begin
+      if to_jsonb(new) - cost_columns <> to_jsonb(old) - cost_columns then
+        raise exception
+          'rows of % are append-only: only cost_status, cost_eur and pricing_snapshot_id change',
+          tg_table_name
+          using errcode = 'check_violation', constraint = tg_table_name || '_append_only';
+      end if;
+      if old.cost_status <> 'pending' or new.cost_status not in ('calculated', 'unavailable') then
+        raise exception
+          'cost_status moves once, from pending to calculated or unavailable, not from % to %',
+          old.cost_status, new.cost_status
+          using errcode = 'check_violation', constraint = tg_table_name || '_cost_status_once';
+      end if;
+      return new;
+    end $$`;
+
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
   await sql`
@@ -36,25 +59,7 @@ export async function up(sql: postgres.Sql): Promise<void> {
       raise exception 'rows of % are append-only', tg_table_name
         using errcode = 'check_violation', constraint = tg_table_name || '_append_only';
     end $$`;
-  await sql`
-    create function plm_guard_cost_update() returns trigger language plpgsql as $$
-    declare
-      cost_columns constant text[] := '{cost_status,cost_eur,pricing_snapshot_id}';
-    begin
-      if to_jsonb(new) - cost_columns <> to_jsonb(old) - cost_columns then
-        raise exception
-          'rows of % are append-only: only cost_status, cost_eur and pricing_snapshot_id change',
-          tg_table_name
-          using errcode = 'check_violation', constraint = tg_table_name || '_append_only';
-      end if;
-      if old.cost_status <> 'pending' or new.cost_status not in ('calculated', 'unavailable') then
-        raise exception
-          'cost_status moves once, from pending to calculated or unavailable, not from % to %',
-          old.cost_status, new.cost_status
-          using errcode = 'check_violation', constraint = tg_table_name || '_cost_status_once';
-      end if;
-      return new;
-    end $$`;
+  await sql.unsafe(COST_GUARD);
   await sql`
     create trigger runs_guard_update before update on runs
       for each row execute function plm_guard_run_update()`;

@@ -1,23 +1,31 @@
 /**
- * Internal: what Citus (distributed PostgreSQL) changes for the migration runner and the
- * PostgreSQL emitter. Detection once per pool; the settings the runner applies around every
- * revision on Citus; and the emitter's write path on a Citus coordinator.
+ * Internal: what Citus (distributed PostgreSQL) changes for the migration runner, the
+ * PostgreSQL emitter and its lifecycle calls. Detection once per pool; the settings the runner
+ * applies around every revision on Citus; the transaction settings that carry the tenant to the
+ * shards; and the emitter's statements on a Citus coordinator.
  *
- * Why the emitter needs its own path there: a `set_config` inside a statement's CTE runs on the
- * coordinator only (the shards' row-level security sees no tenant), errors coming back from
- * shards lose `constraint_name`, and a correlated subquery over a CTE is refused. So each write
- * is a transaction that sets the tenant with `SET LOCAL` (propagated to the shards by
- * `citus.propagate_set_commands = local`), inserts with `ON CONFLICT` on the logical key, and
- * classifies replay and conflict by reading the stored `content_hash` of each identity.
+ * Why the emitter needs its own statements there: a `set_config` (in a statement's CTE or on its
+ * own) runs on the coordinator only, so the shards' row-level security sees no tenant; a
+ * correlated subquery over a CTE is refused; a lookup joined to a CTE is not routed to one
+ * shard. So each call is a transaction that sets the tenant with `SET LOCAL` (propagated to the
+ * shards by `citus.propagate_set_commands = local`), inserts with `ON CONFLICT` on the logical
+ * key, then reads the stored `content_hash` of each identity (the same transaction sees its own
+ * insert and, in a new snapshot, whatever a racing writer committed): the same classification
+ * as the plain statements, without relying on constraint names. Unlike there, the insert comes
+ * first, so a replay or conflict draws an identity value (a gap in `id`, nothing stored).
  *
  * @module
  */
 import type postgres from "postgres";
-import { EVENT_COLUMNS, type EventRow, isBrokenConnection } from "./_emitter_rows.ts";
-import type { Sql, TransactionSql } from "./db.ts";
-import { IdempotencyConflict } from "./errors.ts";
-import type { EventTable } from "./kernel_api.ts";
-import type { EmitOutcome } from "./postgres_kernel_emitter.ts";
+import {
+  BATCH_TABLES,
+  batchJson,
+  EVENT_COLUMNS,
+  type EventInsert,
+  isBrokenConnection,
+} from "./_postgres_kernel_emitter_rows.ts";
+import type { Sql } from "./db.ts";
+import type { EmitOutcome, EventTable } from "./kernel_api.ts";
 
 const DETECT = "select exists (select 1 from pg_extension where extname = 'citus') as citus";
 
@@ -46,8 +54,32 @@ export function isCitus(sql: Pick<Sql, "unsafe">): Promise<boolean> {
 export const CITUS_MIGRATION_SETTINGS = "set local citus.enable_unsafe_triggers = on; " +
   "set local citus.multi_shard_modify_mode = 'sequential'";
 
-/** Unique columns that name one event (besides `tenant_id`): the logical key of 0010. */
+/**
+ * The statements (simple protocol, no parameters) that set the tenant, and the role if one is
+ * given, for a transaction on the coordinator and on every shard it touches.
+ *
+ * @param tenantId A validated lower-case UUID (written into the text: `SET` takes no
+ *   parameters).
+ * @param role A role to switch to, if any (quoted here).
+ */
+export function citusTransactionSettings(tenantId: string, role: string | undefined): string {
+  const switchRole = role === undefined ? "" : `set local role "${role.replaceAll('"', '""')}"; `;
+  return `${switchRole}set local citus.propagate_set_commands = local; ` +
+    `set local app.tenant_id = '${tenantId}'`;
+}
+
+/** Unique columns that name one event (besides `tenant_id`): the logical key. */
 const IDENTITY = ["trace_id", "span_id", "event_type"] as const;
+
+/** Column types other than `text` (JSON columns arrive serialised). */
+const TYPES: Readonly<Record<string, string>> = {
+  prompt_tokens: "int4",
+  completion_tokens: "int4",
+  cost_eur: "numeric",
+  pricing_snapshot_id: "int8",
+  payload: "jsonb",
+  envelope: "jsonb",
+};
 
 /**
  * Per table: an insert that skips identities already stored, and the stored content hash of
@@ -56,20 +88,23 @@ const IDENTITY = ["trace_id", "span_id", "event_type"] as const;
  * Citus runs it through the coordinator).
  */
 const STATEMENTS = Object.fromEntries(
-  (Object.keys(EVENT_COLUMNS) as EventTable[]).map((table) => {
-    const names = EVENT_COLUMNS[table].map(([name]) => name);
-    const record = EVENT_COLUMNS[table].map(([name, type]) => `${name} ${type}`);
+  BATCH_TABLES.map((table) => {
+    const names = EVENT_COLUMNS[table];
+    const type = (name: string) => TYPES[name] ?? "text";
     const into = `insert into public.${table} (tenant_id, ${names.join(", ")}) `;
-    const logical = ["tenant_id", ...IDENTITY].join(", ");
-    const skip = `on conflict (${logical}) do nothing returning idempotency_key`;
+    const skip = `on conflict (tenant_id, ${IDENTITY.join(", ")}) do nothing ` +
+      `returning ${IDENTITY.join(", ")}, content_hash`;
     const stored = `select ${IDENTITY.join(", ")}, content_hash from public.${table} ` +
       "where tenant_id = $1::uuid and ";
-    const params = EVENT_COLUMNS[table].map(([, type], i) => `$${i + 2}::${type}`);
+    const params = names.map((name, i) =>
+      type(name) === "jsonb" ? `$${i + 2}::text::jsonb` : `$${i + 2}::${type(name)}`
+    );
+    const record = names.map((name) => `${name} ${type(name)}`);
     return [table, {
       insertOne: `${into}values ($1::uuid, ${params.join(", ")}) ${skip}`,
       storedOne: stored + IDENTITY.map((name, i) => `${name} = $${i + 2}::text`).join(" and "),
       insert: `${into}select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
-        `from jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}, ord int4) ` +
+        `from jsonb_to_recordset($2::text::jsonb) as r(${record.join(", ")}, ord int4) ` +
         `order by r.trace_id, r.span_id, r.event_type, r.ord ${skip}`,
       stored: `${stored}(${IDENTITY.join(", ")}) in ` +
         "(select * from unnest($2::text[], $3::text[], $4::text[]))",
@@ -77,141 +112,106 @@ const STATEMENTS = Object.fromEntries(
   }),
 ) as Record<EventTable, Record<"insertOne" | "storedOne" | "insert" | "stored", string>>;
 
-const SNAPSHOT_INSERT = "insert into public.pricing_snapshots " +
-  "(tenant_id, model, snapshot_date, pricing_version) " +
-  "select $1::uuid, r.model, $2::date, r.version " +
-  "from jsonb_to_recordset($3::jsonb) as r(model text, version text) " +
-  "on conflict (tenant_id, model, snapshot_date) do nothing";
-const SNAPSHOT_IDS = "select model, id from public.pricing_snapshots " +
-  "where tenant_id = $1::uuid and snapshot_date = $2::date and model = any($3::text[])";
+/** The plain emitter's snapshot parameters: tenant, model, day, digest, then the row's values. */
+const SNAPSHOT_INSERT = "insert into public.pricing_snapshots (tenant_id, model, " +
+  "snapshot_date, price_table_digest, pricing_version, source, taken_at, fx_usd_eur) " +
+  "values ($1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz, " +
+  "$8::numeric) on conflict (tenant_id, model, snapshot_date, price_table_digest) do nothing";
+const SNAPSHOT_ID = "select id from public.pricing_snapshots where tenant_id = $1::uuid " +
+  "and model = $2::text and snapshot_date = $3::date " +
+  "and price_table_digest is not distinct from $4::text";
 
-/** One prepared statement of a transaction. */
-function query(tx: TransactionSql, text: string, params: readonly unknown[]) {
-  return tx.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-}
+type Query = readonly [text: string, params: readonly unknown[]];
 
-/** Attempts of one write when racing writers of one identity trip a unique index first. */
+/** How often a call runs on a broken connection before the error goes to the caller. */
 const ATTEMPTS = 3;
 
 /**
- * The emitter's writes on a Citus coordinator, for one tenant: every call is one pipelined
- * transaction (`BEGIN`, the settings, the statements, `COMMIT`).
+ * The emitter's statements on a Citus coordinator, for one tenant, with the results of the
+ * plain statements: every call is one pipelined transaction (`BEGIN`, the settings, the
+ * statements, `COMMIT`).
  */
 export class CitusWriter {
   #sql: Sql;
-  #setup: string;
+  #settings: string;
   #tenantId: string;
-  #snapshotDay = "";
-  #snapshots = new Map<string, string>();
 
   /**
    * @param sql The emitter's pool.
-   * @param tenantId The emitter's tenant, a validated lower-case UUID (it is written into a
-   *   `SET LOCAL`, which takes no parameters).
-   * @param role The role to switch to in each transaction, if any (a validated role name).
+   * @param tenantId The emitter's tenant, a validated lower-case UUID.
+   * @param role The role to switch to in each transaction, if any.
    */
   constructor(sql: Sql, tenantId: string, role: string | undefined) {
     this.#sql = sql;
     this.#tenantId = tenantId;
-    const switchRole = role === undefined ? "" : `set local role "${role.replaceAll('"', '""')}"; `;
-    this.#setup = `${switchRole}set local citus.propagate_set_commands = local; ` +
-      `set local app.tenant_id = '${tenantId}'`;
+    this.#settings = citusTransactionSettings(tenantId, role);
   }
 
-  /** Write one event; a conflict throws `IdempotencyConflict`, a replay returns normally. */
-  async emit(row: EventRow): Promise<void> {
-    const [outcome] = await this.emitMany([row]);
-    if (outcome === "conflict") throw new IdempotencyConflict(row.table, row.key);
+  /** Write one event; its outcome. */
+  async one(row: EventInsert): Promise<EmitOutcome> {
+    const statements = STATEMENTS[row.table];
+    const [inserted, stored] = await this.#transaction([
+      [statements.insertOne, [this.#tenantId, ...row.values]],
+      [statements.storedOne, [this.#tenantId, ...row.values.slice(0, IDENTITY.length)]],
+    ]);
+    if (inserted.length > 0) return "inserted";
+    return stored[0].content_hash === row.hash ? "replayed" : "conflict";
   }
 
-  /** Write a batch of rows; one outcome per row, in order. */
-  async emitMany(rows: readonly EventRow[]): Promise<EmitOutcome[]> {
-    await this.#price(rows);
-    const outcomes = rows.map((): EmitOutcome => "inserted");
-    for (const table of new Set(rows.map((row) => row.table))) {
-      const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
-      const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
-      const identity = (i: number) => IDENTITY.map((name) => rows[i].columns[name]);
-      const statements = STATEMENTS[table];
-      const [first] = indexes;
-      const [inserted, stored] = await this.#transaction((tx) =>
-        indexes.length === 1
-          ? [
-            query(tx, statements.insertOne, [
-              this.#tenantId,
-              ...EVENT_COLUMNS[table].map(([name]) => rows[first].columns[name] ?? null),
-            ]),
-            query(tx, statements.storedOne, [this.#tenantId, ...identity(first)]),
-          ]
-          : [
-            query(tx, statements.insert, [this.#tenantId, columns]),
-            query(tx, statements.stored, [
-              this.#tenantId,
-              ...IDENTITY.map((_, at) => indexes.map((i) => identity(i)[at])),
-            ]),
-          ]
-      );
-      const fresh = new Set(inserted.map((found) => found.idempotency_key as string));
-      const hashes = new Map(
-        stored.map((found) => [
-          JSON.stringify(IDENTITY.map((name) => found[name])),
-          found.content_hash,
-        ]),
-      );
-      for (const i of indexes) {
-        if (fresh.delete(rows[i].key)) continue;
-        const hash = hashes.get(JSON.stringify(identity(i)));
-        outcomes[i] = hash === rows[i].columns.content_hash ? "replayed" : "conflict";
-      }
+  /** Write a batch in one transaction; one outcome per row, in order. */
+  async many(rows: readonly EventInsert[]): Promise<EmitOutcome[]> {
+    const tables = BATCH_TABLES.filter((table) => rows.some((row) => row.table === table));
+    const json = batchJson(rows, [...rows.keys()]);
+    const queries = tables.flatMap((table): Query[] => {
+      const mine = rows.filter((row) => row.table === table);
+      const identities = IDENTITY.map((_, at) => mine.map((row) => row.values[at]));
+      return [
+        [STATEMENTS[table].insert, [this.#tenantId, json[BATCH_TABLES.indexOf(table)]]],
+        [STATEMENTS[table].stored, [this.#tenantId, ...identities]],
+      ];
+    });
+    const results = await this.#transaction(queries);
+    const found = new Map<EventTable, { inserted: Set<string>; stored: Map<string, string> }>();
+    for (const [at, table] of tables.entries()) {
+      const identity = (found: postgres.Row) => IDENTITY.map((name) => found[name]).join("\0");
+      found.set(table, {
+        inserted: new Set(results[2 * at].map(identity)),
+        stored: new Map(results[2 * at + 1].map((row) => [identity(row), row.content_hash])),
+      });
     }
-    return outcomes;
+    return rows.map((row): EmitOutcome => {
+      const { inserted, stored } = found.get(row.table)!;
+      if (stored.get(row.identity) !== row.hash) return "conflict";
+      // The first row of the identity with the stored hash is the one inserted.
+      return inserted.delete(row.identity) ? "inserted" : "replayed";
+    });
   }
 
-  /** Set `pricing_snapshot_id` on priced rows, creating the day's missing snapshots at once. */
-  async #price(rows: readonly EventRow[]): Promise<void> {
-    const day = new Date().toISOString().slice(0, 10);
-    if (day !== this.#snapshotDay) {
-      this.#snapshots.clear();
-      this.#snapshotDay = day;
-    }
-    const missing = new Map<string, string>();
-    for (const { pricing } of rows) {
-      if (pricing && !this.#snapshots.has(pricing.model)) {
-        missing.set(pricing.model, pricing.pricingVersion);
-      }
-    }
-    if (missing.size > 0) {
-      const wanted = [...missing].map(([model, version]) => ({ model, version }));
-      const [, ids] = await this.#transaction((tx) => [
-        query(tx, SNAPSHOT_INSERT, [this.#tenantId, day, wanted]),
-        query(tx, SNAPSHOT_IDS, [this.#tenantId, day, [...missing.keys()]]),
-      ]);
-      for (const { model, id } of ids) this.#snapshots.set(model, String(id));
-    }
-    for (const row of rows) {
-      if (row.pricing) row.columns.pricing_snapshot_id = this.#snapshots.get(row.pricing.model);
-    }
+  /** The day's pricing snapshot: the plain statement's parameters, its `[{ id }]` result. */
+  async snapshot(params: readonly unknown[]): Promise<postgres.Row[]> {
+    const [, ids] = await this.#transaction([
+      [SNAPSHOT_INSERT, params],
+      [SNAPSHOT_ID, params.slice(0, 4)],
+    ]);
+    return [{ id: ids[0]?.id ?? null }];
   }
 
   /**
-   * Run `statements` after the settings in one pipelined transaction; a unique violation
-   * (a racing writer of the same identity committed between the arbiter check and the insert)
-   * is retried: the next attempt sees the stored row; so is a connection that broke under it
-   * (every write here is idempotent).
+   * Run `queries` after the settings in one pipelined transaction; a connection that broke
+   * under it is retried (every write here is idempotent).
    */
-  async #transaction(
-    statements: (tx: TransactionSql) => ReturnType<typeof query>[],
-  ): Promise<postgres.Row[][]> {
+  async #transaction(queries: readonly Query[]): Promise<postgres.Row[][]> {
     for (let attempt = 1;; attempt++) {
       try {
         const results = await this.#sql.begin((tx) => [
-          tx.unsafe(this.#setup).simple(),
-          ...statements(tx),
+          tx.unsafe(this.#settings).simple(),
+          ...queries.map(([text, params]) =>
+            tx.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })
+          ),
         ]);
         return results.slice(1) as postgres.Row[][];
       } catch (error) {
-        const code = (error as { code?: unknown } | null)?.code;
-        if (!(code === "23505" || isBrokenConnection(error)) || attempt === ATTEMPTS) throw error;
+        if (!isBrokenConnection(error) || attempt === ATTEMPTS) throw error;
       }
     }
   }

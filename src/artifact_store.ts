@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { checkArtifactKey } from "./_artifact_keys.ts";
+import { checkArtifactKey } from "./_artifact_store_keys.ts";
 
 /** How to store one artifact. */
 export interface PutArtifactOptions {

@@ -6,55 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { checkCapabilitiesYaml } from "./_capabilities_yaml.ts";
 import { CapabilitiesError } from "./errors.ts";
-
-/**
- * The built-in capabilities every product line may use.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Capability } from "./capabilities.ts";
- *
- * assert.equal(Capability.ReadParts, "read.parts");
- * ```
- */
-export const Capability: {
-  readonly ReadParts: "read.parts";
-  readonly WriteParts: "write.parts";
-  readonly ReadBom: "read.bom";
-  readonly WriteBom: "write.bom";
-  readonly ReadDocuments: "read.documents";
-  readonly WriteDocuments: "write.documents";
-  readonly KnowledgeSearch: "knowledge.search";
-  readonly KnowledgeIngest: "knowledge.ingest";
-  readonly LlmCall: "llm.call";
-  readonly ConnectorCall: "connector.call";
-  readonly HitlApprove: "hitl.approve";
-  readonly ArtifactRead: "artifact.read";
-  readonly ArtifactWrite: "artifact.write";
-} = Object.freeze(
-  {
-    ReadParts: "read.parts",
-    WriteParts: "write.parts",
-    ReadBom: "read.bom",
-    WriteBom: "write.bom",
-    ReadDocuments: "read.documents",
-    WriteDocuments: "write.documents",
-    KnowledgeSearch: "knowledge.search",
-    KnowledgeIngest: "knowledge.ingest",
-    LlmCall: "llm.call",
-    ConnectorCall: "connector.call",
-    HitlApprove: "hitl.approve",
-    ArtifactRead: "artifact.read",
-    ArtifactWrite: "artifact.write",
-  } as const,
-);
-
-/** A built-in capability tag (`"read.parts"`, ...). */
-export type Capability = typeof Capability[keyof typeof Capability];
-
-/** A capability a file may declare: a built-in one or an `x.` extension (`"x.acme.export"`). */
-export type CapabilityId = Capability | `x.${string}`;
+import { CAPABILITY_PATTERN, type CapabilityId, isCapability } from "./vocabulary.ts";
 
 /** How much harm a misuse of a capability can do. */
 export type CapabilityRisk = "low" | "medium" | "high";
@@ -94,32 +46,6 @@ export interface ParseCapabilitiesOptions {
    * @default {"<input>"}
    */
   source?: string;
-}
-
-/** The pattern every capability tag matches: dotted lowercase, at least two parts. */
-export const CAPABILITY_PATTERN: RegExp = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-
-const BUILT_IN: ReadonlySet<string> = new Set(Object.values(Capability));
-
-/**
- * Whether `tag` is a usable capability: a built-in one, or an extension starting with `x.`
- * that matches {@link CAPABILITY_PATTERN}.
- *
- * @param tag The tag to check.
- * @returns `true` when the tag may be used.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isCapability } from "./capabilities.ts";
- *
- * assert.equal(isCapability("read.parts"), true);
- * assert.equal(isCapability("x.acme.export"), true);
- * assert.equal(isCapability("read"), false);
- * ```
- */
-export function isCapability(tag: string): tag is CapabilityId {
-  return CAPABILITY_PATTERN.test(tag) && (BUILT_IN.has(tag) || tag.startsWith("x."));
 }
 
 /**

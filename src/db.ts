@@ -1,13 +1,13 @@
 /**
  * Database helpers: a postgres.js pool with sane defaults, tenant-scoped transactions that row
- * level security applies to, an embedded PostgreSQL for laptops and tests, and the row types
- * of the seven tables.
+ * level security applies to, and an embedded PostgreSQL for laptops and tests. The row types
+ * of the tables are in `db_rows.ts`.
  *
  * @module
  */
 import postgres from "postgres";
-import { startPglite } from "./_embedded.ts";
-import { parseTenantId } from "./_tenant_id.ts";
+import { startPglite } from "./_db_embedded.ts";
+import { parseTenantId } from "./_contract_schema_fields.ts";
 import { ValidationError } from "./errors.ts";
 
 /** A postgres.js client (pool), as {@link connect} returns it. */
@@ -147,131 +147,4 @@ export async function startEmbeddedPostgres(
     await server.close();
   };
   return { dsn: server.dsn, sql, close, [Symbol.asyncDispose]: close };
-}
-
-/** Quality level of a run; it only moves forward. */
-export type QualityLevel = "draft" | "reviewed" | "validated" | "released";
-/** Who acted in a run. */
-export type ActorKind = "human" | "agent" | "system" | "connector";
-
-/** Fields every tenant-scoped row has. `id` is a `bigint` identity, read as a decimal string. */
-export interface TenantScopedRow {
-  /** Owning tenant. */
-  tenant_id: string;
-  /** Identity, unique per tenant. */
-  id: string;
-  /** Insert time. */
-  created_at: Date;
-}
-
-/** Columns the three event tables share (the idempotency identity). */
-export interface EventRow extends TenantScopedRow {
-  /** Trace of the run the event belongs to. */
-  trace_id: string;
-  /** Span that emitted it. */
-  span_id: string;
-  /** Event type (part of the logical identity). */
-  event_type: string;
-  /** `idempotencyKeyToString` of the event's key. */
-  idempotency_key: string;
-  /** `computeContentHash` of the event's content. */
-  content_hash: string;
-}
-
-/** Cost columns of `llm_calls` and `connector_calls` (`numeric` read as a string). */
-export interface CostColumns {
-  /** Where the price came from. */
-  pricing_version: "litellm-live" | "overrides-static" | "unavailable";
-  /** Cost in EUR, 10 decimals, when calculated. */
-  cost_eur: string | null;
-  /** Moves once from `pending` to `calculated` or `unavailable`. */
-  cost_status: "pending" | "calculated" | "unavailable";
-  /** The `pricing_snapshots` row used, if any. */
-  pricing_snapshot_id: string | null;
-}
-
-/** A row of `tenants` (the reference table). */
-export interface TenantRow {
-  /** Tenant id. */
-  id: string;
-  /** Display name. */
-  name: string;
-  /** Insert time. */
-  created_at: Date;
-}
-
-/** A row of `runs`: one per trace. */
-export interface RunRow extends Omit<TenantScopedRow, "created_at"> {
-  /** The run's trace. */
-  trace_id: string;
-  /** Product line that ran it. */
-  product_line: string | null;
-  /** Kind of actor. */
-  actor_kind: ActorKind;
-  /** Actor id (`u-42`, an agent name, ...). */
-  actor_id: string;
-  /** Quality level reached. */
-  quality_level: QualityLevel;
-  /** Start time. */
-  started_at: Date;
-  /** End time, once ended. */
-  ended_at: Date | null;
-}
-
-/** A row of `telemetry_events` (telemetry and governance events). */
-export interface TelemetryEventRow extends EventRow {
-  /** Which emit wrote it. */
-  event_kind: "telemetry" | "governance";
-  /** Capability of a telemetry event; `null` for governance events. */
-  capability: string | null;
-  /** The event's payload. */
-  payload: Record<string, unknown>;
-}
-
-/** A row of `llm_calls`. */
-export interface LlmCallRow extends EventRow, CostColumns {
-  /** Model name. */
-  model: string;
-  /** Prompt tokens. */
-  prompt_tokens: number;
-  /** Completion tokens. */
-  completion_tokens: number;
-}
-
-/** A row of `connector_calls`. */
-export interface ConnectorCallRow extends EventRow, CostColumns {
-  /** Connector (`3dx-rest`). */
-  connector_id: string;
-  /** Capability used (`read.parts`). */
-  capability: string;
-  /** The connector's envelope. */
-  envelope: Record<string, unknown>;
-}
-
-/** A row of `artifacts`. */
-export interface ArtifactRow extends TenantScopedRow {
-  /** Run that produced it, if any. */
-  trace_id: string | null;
-  /** Where the bytes are (`s3://...`, `file://...`). */
-  storage_uri: string;
-  /** Lowercase hex SHA-256 of the bytes. */
-  sha256: string;
-  /** Size in bytes (`bigint`, as a string). */
-  size_bytes: string;
-  /** Media type. */
-  content_type: string;
-  /** Keep until, if limited. */
-  retention_until: Date | null;
-}
-
-/** A row of `pricing_snapshots`: one price source per tenant, model and day. */
-export interface PricingSnapshotRow extends TenantScopedRow {
-  /** Model (for connector calls: the connector id). */
-  model: string;
-  /** Day the prices apply to. */
-  snapshot_date: Date;
-  /** Price source. */
-  pricing_version: "litellm-live" | "overrides-static" | "unavailable";
-  /** USD to EUR rate used, if converted. */
-  fx_usd_eur: string | null;
 }

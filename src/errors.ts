@@ -368,3 +368,542 @@ export class MigrationError extends Error {
     this.revision = revision;
   }
 }
+
+/**
+ * A write for a tenant that is not registered (no `tenants` row; register it with
+ * `registerTenant` from `@tracepulse/plm-shared/postgres`, or in the memory emitter's tenant
+ * list). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnknownTenant } from "./errors.ts";
+ *
+ * const error = new UnknownTenant("0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e");
+ * assert.equal(error.code, "UNKNOWN_TENANT");
+ * assert.equal(error.tenantId, "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e");
+ * ```
+ */
+export class UnknownTenant extends Error {
+  /** Stable error code. */
+  readonly code = "UNKNOWN_TENANT" as const;
+  /** The tenant that is not registered. */
+  readonly tenantId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param tenantId The emitter's tenant.
+   * @param options The driver error, if any, as `cause`.
+   */
+  constructor(tenantId: string, options?: ErrorOptions) {
+    super(
+      `Unknown tenant "${tenantId}": register the tenant before writing for it; nothing was written`,
+      options,
+    );
+    this.name = "UnknownTenant";
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * An emitter was called inside a tenant context (`withTenant`) of another tenant: writing
+ * would store one tenant's event under another's id. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TenantMismatch } from "./errors.ts";
+ *
+ * const error = new TenantMismatch(
+ *   "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e",
+ *   "7d1f3a52-9b0e-4c6a-8f21-5e4d3c2b1a09",
+ * );
+ * assert.equal(error.code, "TENANT_MISMATCH");
+ * ```
+ */
+export class TenantMismatch extends Error {
+  /** Stable error code. */
+  readonly code = "TENANT_MISMATCH" as const;
+  /** The emitter's tenant. */
+  readonly emitterTenantId: string;
+  /** The tenant of the current `withTenant` context. */
+  readonly contextTenantId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param emitterTenantId The tenant the emitter writes for.
+   * @param contextTenantId The tenant of the current context.
+   */
+  constructor(emitterTenantId: string, contextTenantId: string) {
+    super(
+      `Emitter of tenant "${emitterTenantId}" called inside withTenant("${contextTenantId}"): ` +
+        "use the emitter of the context's tenant; nothing was written",
+    );
+    this.name = "TenantMismatch";
+    this.emitterTenantId = emitterTenantId;
+    this.contextTenantId = contextTenantId;
+  }
+}
+
+/**
+ * A GenAI span cannot be recorded as a kernel call: it has no tenant (it was started outside
+ * `withTenant` and has no `plm.tenant_id` attribute), or its `plm.tenant_id` attribute names
+ * another tenant than the `withTenant` scope it was started in. The span is never stored under
+ * a default tenant. Carries the span's ids, never the tenant ids.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OtelSpanRefused } from "./errors.ts";
+ *
+ * const error = new OtelSpanRefused("without_tenant", {
+ *   traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+ *   spanId: "00f067aa0ba902b7",
+ * });
+ * assert.equal(error.code, "SPAN_WITHOUT_TENANT");
+ * assert.equal(error.spanId, "00f067aa0ba902b7");
+ * ```
+ */
+export class OtelSpanRefused extends Error {
+  /** Stable error code. */
+  readonly code: "SPAN_WITHOUT_TENANT" | "SPAN_TENANT_MISMATCH";
+  /** The refused span's trace id. */
+  readonly traceId: string;
+  /** The refused span's id. */
+  readonly spanId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param reason Why the span is refused.
+   * @param span The span's ids.
+   */
+  constructor(
+    reason: "without_tenant" | "tenant_mismatch",
+    span: { readonly traceId: string; readonly spanId: string },
+  ) {
+    super(
+      reason === "without_tenant"
+        ? `Cannot record span "${span.spanId}" of trace "${span.traceId}": it has no tenant; start it inside withTenant(tenantId, fn) or set its "plm.tenant_id" attribute`
+        : `Cannot record span "${span.spanId}" of trace "${span.traceId}": its "plm.tenant_id" attribute differs from the withTenant scope it was started in; set one tenant`,
+    );
+    this.name = "OtelSpanRefused";
+    this.code = reason === "without_tenant" ? "SPAN_WITHOUT_TENANT" : "SPAN_TENANT_MISMATCH";
+    this.traceId = span.traceId;
+    this.spanId = span.spanId;
+  }
+}
+
+/**
+ * A role of the package exists with more power than the package gives it (roles are
+ * cluster-wide: someone else may have created or altered it). The migration refused to trust
+ * it; remove the attribute (`ALTER ROLE ... NOLOGIN`, `REVOKE ... FROM ...`) or drop the role,
+ * then migrate again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UntrustedRole } from "./errors.ts";
+ *
+ * const error = new UntrustedRole("plm_kernel_writer", "BYPASSRLS");
+ * assert.equal(error.code, "UNTRUSTED_ROLE");
+ * assert.equal(error.attribute, "BYPASSRLS");
+ * ```
+ */
+export class UntrustedRole extends Error {
+  /** Stable error code. */
+  readonly code = "UNTRUSTED_ROLE" as const;
+  /** The role refused. */
+  readonly role: string;
+  /** What it must not have: `"LOGIN"`, `"BYPASSRLS"`, `member of "pg_write_all_data"`, ... */
+  readonly attribute: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param role The role refused.
+   * @param attribute The attribute or membership it must not have.
+   */
+  constructor(role: string, attribute: string) {
+    super(
+      `Role "${role}" is not trusted: it has ${attribute}; remove it (or drop the role) and migrate again`,
+    );
+    this.name = "UntrustedRole";
+    this.role = role;
+    this.attribute = attribute;
+  }
+}
+
+/**
+ * `migrate` waited longer than its `lockTimeout` for another migration of the same database to
+ * finish. Nothing was applied; try again once the other migration ended.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MigrationLockTimeout } from "./errors.ts";
+ *
+ * const error = new MigrationLockTimeout(30);
+ * assert.equal(error.code, "MIGRATION_LOCK_TIMEOUT");
+ * assert.equal(error.seconds, 30);
+ * ```
+ */
+export class MigrationLockTimeout extends Error {
+  /** Stable error code. */
+  readonly code = "MIGRATION_LOCK_TIMEOUT" as const;
+  /** Seconds waited. */
+  readonly seconds: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param seconds Seconds waited for the lock.
+   * @param cause The driver error, if any.
+   */
+  constructor(seconds: number, cause?: unknown) {
+    super(
+      `Another migration held the lock for more than "${seconds}" s: nothing was applied; retry once it ends (or raise lockTimeout)`,
+      { cause },
+    );
+    this.name = "MigrationLockTimeout";
+    this.seconds = seconds;
+  }
+}
+
+/**
+ * No PostgreSQL server answered within the connect timeout: the host is down, silent, or speaks
+ * another protocol (an HTTP server, a wrong port). Nothing was sent but the startup message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatabaseUnreachable } from "./errors.ts";
+ *
+ * const error = new DatabaseUnreachable("127.0.0.1:8080", 10);
+ * assert.equal(error.code, "DATABASE_UNREACHABLE");
+ * assert.match(error.message, /"127.0.0.1:8080"/);
+ * ```
+ */
+export class DatabaseUnreachable extends Error {
+  /** Stable error code. */
+  readonly code = "DATABASE_UNREACHABLE" as const;
+
+  /**
+   * Creates the error.
+   *
+   * @param address `host:port` tried (never the credentials).
+   * @param seconds The connect timeout.
+   * @param cause The driver error, if any.
+   */
+  constructor(address: string, seconds: number, cause?: unknown) {
+    super(
+      `No PostgreSQL server answered at "${address}" within "${seconds}" s: check the DSN's host and port`,
+      { cause },
+    );
+    this.name = "DatabaseUnreachable";
+  }
+}
+/**
+ * `registerTenant` (or `MemoryTenantRegistry.register`) was called with an id that is already
+ * registered under another name. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TenantConflict } from "./errors.ts";
+ *
+ * const error = new TenantConflict("0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e");
+ * assert.equal(error.code, "TENANT_CONFLICT");
+ * ```
+ */
+export class TenantConflict extends Error {
+  /** Stable error code. */
+  readonly code = "TENANT_CONFLICT" as const;
+  /** The tenant id that is registered under another name. */
+  readonly tenantId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param tenantId The tenant id.
+   */
+  constructor(tenantId: string) {
+    super(
+      `Tenant "${tenantId}" is registered under another name: register it with the same name, or use a new id`,
+    );
+    this.name = "TenantConflict";
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * `registerTenant` was called on a connection whose role may not register tenants. Nothing
+ * was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TenantAdminRequired } from "./errors.ts";
+ *
+ * assert.equal(new TenantAdminRequired().code, "TENANT_ADMIN_REQUIRED");
+ * ```
+ */
+export class TenantAdminRequired extends Error {
+  /** Stable error code. */
+  readonly code = "TENANT_ADMIN_REQUIRED" as const;
+
+  /**
+   * Creates the error.
+   *
+   * @param options The driver error as `cause`.
+   */
+  constructor(options?: ErrorOptions) {
+    super(
+      "Registering a tenant needs a login role in plm_tenant_admin: connect as one; nothing was written",
+      options,
+    );
+    this.name = "TenantAdminRequired";
+  }
+}
+
+/**
+ * A lifecycle call named a trace that has no run for the emitter's tenant: call `startRun`
+ * first. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnknownRun } from "./errors.ts";
+ *
+ * const error = new UnknownRun("4bf92f3577b34da6a3ce929d0e0e4736");
+ * assert.equal(error.code, "UNKNOWN_RUN");
+ * ```
+ */
+export class UnknownRun extends Error {
+  /** Stable error code. */
+  readonly code = "UNKNOWN_RUN" as const;
+  /** The trace without a run. */
+  readonly traceId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param traceId The trace without a run.
+   */
+  constructor(traceId: string) {
+    super(`No run for trace "${traceId}": call startRun for it first; nothing was written`);
+    this.name = "UnknownRun";
+    this.traceId = traceId;
+  }
+}
+
+/**
+ * `startRun` was called for a trace whose run was started with another product line or actor.
+ * Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RunConflict } from "./errors.ts";
+ *
+ * const error = new RunConflict("4bf92f3577b34da6a3ce929d0e0e4736");
+ * assert.equal(error.code, "RUN_CONFLICT");
+ * ```
+ */
+export class RunConflict extends Error {
+  /** Stable error code. */
+  readonly code = "RUN_CONFLICT" as const;
+  /** The trace whose run differs. */
+  readonly traceId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param traceId The trace whose run differs.
+   */
+  constructor(traceId: string) {
+    super(
+      `Run of trace "${traceId}" was started with another product line or actor: start it with the same fields, or use a new trace`,
+    );
+    this.name = "RunConflict";
+    this.traceId = traceId;
+  }
+}
+
+/**
+ * `raiseQuality` or `endRun` asked for a quality level below the run's: a run's quality only
+ * moves forward. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { QualityRegression } from "./errors.ts";
+ *
+ * const error = new QualityRegression("4bf92f3577b34da6a3ce929d0e0e4736", "validated", "draft");
+ * assert.equal(error.code, "QUALITY_REGRESSION");
+ * ```
+ */
+export class QualityRegression extends Error {
+  /** Stable error code. */
+  readonly code = "QUALITY_REGRESSION" as const;
+  /** The run's trace. */
+  readonly traceId: string;
+  /** The level the run has. */
+  readonly current: string;
+  /** The lower level that was asked for. */
+  readonly requested: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param traceId The run's trace.
+   * @param current The level the run has.
+   * @param requested The lower level asked for.
+   */
+  constructor(traceId: string, current: string, requested: string) {
+    super(
+      `Run of trace "${traceId}" is "${current}": its quality only moves forward, not to "${requested}"`,
+    );
+    this.name = "QualityRegression";
+    this.traceId = traceId;
+    this.current = current;
+    this.requested = requested;
+  }
+}
+
+/**
+ * `recordArtifact` was called for an artifact (uri and sha256) that is recorded with another
+ * trace, size, content type or retention. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ArtifactConflict } from "./errors.ts";
+ *
+ * assert.equal(new ArtifactConflict("file:///tmp/a/report.pdf").code, "ARTIFACT_CONFLICT");
+ * ```
+ */
+export class ArtifactConflict extends Error {
+  /** Stable error code. */
+  readonly code = "ARTIFACT_CONFLICT" as const;
+  /** The artifact's uri. */
+  readonly uri: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param uri The artifact's uri.
+   */
+  constructor(uri: string) {
+    super(
+      `Artifact "${uri}" with this sha256 is recorded with another trace, size, content type or retention: record what head() returns for it`,
+    );
+    this.name = "ArtifactConflict";
+    this.uri = uri;
+  }
+}
+
+/**
+ * `settleCost` named a call (table and idempotency key) that is not recorded for the emitter's
+ * tenant. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnknownCall } from "./errors.ts";
+ *
+ * assert.equal(new UnknownCall("llm_calls", "t|trace|span|llm.call|ab").code, "UNKNOWN_CALL");
+ * ```
+ */
+export class UnknownCall extends Error {
+  /** Stable error code. */
+  readonly code = "UNKNOWN_CALL" as const;
+  /** The table searched. */
+  readonly table: string;
+  /** The key, as `idempotencyKeyToString` writes it. */
+  readonly idempotencyKey: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param table The table searched.
+   * @param idempotencyKey The key, as a string.
+   */
+  constructor(table: string, idempotencyKey: string) {
+    super(`No call in "${table}" has this idempotency key: record the call before settling it`);
+    this.name = "UnknownCall";
+    this.table = table;
+    this.idempotencyKey = idempotencyKey;
+  }
+}
+
+/**
+ * `settleCost` asked for another cost status than the call's, whose cost is no longer
+ * `pending` (it was recorded or settled as `calculated` or `unavailable`). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CostNotPending } from "./errors.ts";
+ *
+ * assert.equal(new CostNotPending("llm_calls", "calculated").code, "COST_NOT_PENDING");
+ * ```
+ */
+export class CostNotPending extends Error {
+  /** Stable error code. */
+  readonly code = "COST_NOT_PENDING" as const;
+  /** The call's table. */
+  readonly table: string;
+  /** The call's cost status. */
+  readonly costStatus: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param table The call's table.
+   * @param costStatus The call's cost status.
+   */
+  constructor(table: string, costStatus: string) {
+    super(
+      `The call's cost in "${table}" is "${costStatus}", not "pending": only a pending cost is settled`,
+    );
+    this.name = "CostNotPending";
+    this.table = table;
+    this.costStatus = costStatus;
+  }
+}
+
+/**
+ * `settleCost` asked for `calculated` with another amount than the one the call's cost was
+ * settled (or recorded) with. Nothing was written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CostSettlementConflict } from "./errors.ts";
+ *
+ * const error = new CostSettlementConflict("llm_calls");
+ * assert.equal(error.code, "COST_SETTLEMENT_CONFLICT");
+ * ```
+ */
+export class CostSettlementConflict extends Error {
+  /** Stable error code. */
+  readonly code = "COST_SETTLEMENT_CONFLICT" as const;
+  /** The call's table. */
+  readonly table: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param table The call's table.
+   */
+  constructor(table: string) {
+    super(
+      `The call's cost in "${table}" is calculated with another amount: settle it with the same cost_eur`,
+    );
+    this.name = "CostSettlementConflict";
+    this.table = table;
+  }
+}

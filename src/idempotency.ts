@@ -6,11 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { findNonJson, formatJsonPath } from "./_json.ts";
-import { idempotencyKeySchema } from "./_kernel_schemas.ts";
-import { parseContract } from "./_validate.ts";
+import { findNonJson, formatJsonPath } from "./_idempotency_json.ts";
+import { formatIdempotencyKey, idempotencyKeySchema } from "./_kernel_api_schemas.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { NonJsonValueError } from "./errors.ts";
-import type { ContractSchema } from "./kernel_api.ts";
+import type { ContractSchema } from "./contract_schema.ts";
 
 /** The idempotency key of one kernel event (see the schema of the same name). */
 export interface IdempotencyKey {
@@ -119,13 +119,5 @@ export function computeContentHash(payload: unknown): string {
  * ```
  */
 export function idempotencyKeyToString(key: IdempotencyKey): string {
-  const parsed = parseContract(idempotencyKeySchema, "IdempotencyKey", key);
-  const fields = [
-    parsed.tenant_id,
-    parsed.trace_id,
-    parsed.span_id,
-    parsed.event_type,
-    parsed.content_hash,
-  ];
-  return `v1:${fields.map(encodeURIComponent).join(":")}`;
+  return formatIdempotencyKey(parseContract(idempotencyKeySchema, "IdempotencyKey", key));
 }

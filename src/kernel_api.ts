@@ -13,33 +13,10 @@ import {
   governanceArgsSchema,
   llmCallArgsSchema,
   telemetryArgsSchema,
-} from "./_kernel_schemas.ts";
+} from "./_kernel_api_schemas.ts";
+import type { ContractSchema } from "./contract_schema.ts";
 import type { IdempotencyKey } from "./idempotency.ts";
-
-/**
- * A frozen contract's schema. Underneath it is a strict zod 4 schema (so `z.toJSONSchema`
- * works on it); the public type shows only what callers need, so that the package's API does
- * not depend on zod's type names. The emitters report failures as `ValidationError`.
- *
- * @typeParam T The parsed value.
- */
-export interface ContractSchema<T> {
-  /**
-   * Validate a value and return it parsed (defaults applied).
-   *
-   * @param value The untrusted value.
-   * @returns The parsed value.
-   * @throws {Error} A zod error listing every issue, when the value does not match.
-   */
-  parse(value: unknown): T;
-  /**
-   * Validate a value without throwing.
-   *
-   * @param value The untrusted value.
-   * @returns `{ success: true, data }` or `{ success: false, error }`.
-   */
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: Error };
-}
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** The table an event lives in; telemetry and governance events share `telemetry_events`. */
 export type EventTable = "telemetry_events" | "llm_calls" | "connector_calls";
@@ -81,11 +58,11 @@ export interface EmitLlmCallArgs {
   /** Output tokens, an integer >= 0. */
   readonly completion_tokens: number;
   /** Where the price comes from; `"unavailable"` exactly when `cost_status` is. */
-  readonly pricing_version: "litellm-live" | "overrides-static" | "unavailable";
+  readonly pricing_version: PricingVersion;
   /** Cost in EUR, >= 0; required when `cost_status` is `"calculated"`, else null or absent. */
   readonly cost_eur?: number | null;
   /** Where the cost stands. */
-  readonly cost_status: "pending" | "calculated" | "unavailable";
+  readonly cost_status: CostStatus;
   /** The call's idempotency key. */
   readonly idempotency_key: IdempotencyKey;
 }
@@ -101,11 +78,11 @@ export interface EmitConnectorCallArgs {
   /** Call details, a JSON object (default `{}`). */
   readonly envelope: Readonly<Record<string, unknown>>;
   /** Where the price comes from; `"unavailable"` exactly when `cost_status` is. */
-  readonly pricing_version: "litellm-live" | "overrides-static" | "unavailable";
+  readonly pricing_version: PricingVersion;
   /** Cost in EUR, >= 0; required when `cost_status` is `"calculated"`, else null or absent. */
   readonly cost_eur?: number | null;
   /** Where the cost stands. */
-  readonly cost_status: "pending" | "calculated" | "unavailable";
+  readonly cost_status: CostStatus;
   /** The call's idempotency key. */
   readonly idempotency_key: IdempotencyKey;
 }
@@ -278,7 +255,7 @@ export interface KernelEmitter {
    *
    * @param args The event; `payload` may be left out.
    * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    */
   emitTelemetry(
@@ -289,7 +266,7 @@ export interface KernelEmitter {
    *
    * @param args The event; `payload` may be left out.
    * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    */
   emitGovernance(
@@ -300,7 +277,7 @@ export interface KernelEmitter {
    *
    * @param args The call.
    * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void>;
@@ -309,7 +286,7 @@ export interface KernelEmitter {
    *
    * @param args The call; `envelope` may be left out.
    * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract.
+   * @throws {ValidationError} When `args` breaks the contract or its key is another tenant's.
    * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    */
   recordConnectorCall(
@@ -318,3 +295,16 @@ export interface KernelEmitter {
       & { readonly envelope?: Record<string, unknown> },
   ): Promise<void>;
 }
+
+/** One event of a batch: the method it stands for (`kind`) and that method's arguments. */
+export type KernelEvent =
+  | { readonly kind: "telemetry"; readonly args: Parameters<KernelEmitter["emitTelemetry"]>[0] }
+  | { readonly kind: "governance"; readonly args: Parameters<KernelEmitter["emitGovernance"]>[0] }
+  | { readonly kind: "llm_call"; readonly args: EmitLlmCallArgs }
+  | {
+    readonly kind: "connector_call";
+    readonly args: Parameters<KernelEmitter["recordConnectorCall"]>[0];
+  };
+
+/** What happened to one event of a batch. */
+export type EmitOutcome = "inserted" | "replayed" | "conflict";

@@ -5,9 +5,17 @@
  * @module
  */
 import { z } from "zod";
-import { parseContract } from "./_validate.ts";
-import { SPAN_ID_PATTERN, TRACE_ID_PATTERN } from "./_w3c.ts";
-import type { ContractSchema } from "./kernel_api.ts";
+import {
+  identifier,
+  qualityLevel,
+  sha256Hex,
+  spanId,
+  tenantId,
+  traceId,
+} from "./_contract_schema_fields.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import type { ContractSchema } from "./contract_schema.ts";
+import type { QualityLevel } from "./vocabulary.ts";
 
 /** One retrieved piece of knowledge in a {@link KnowledgeEnvelopeV1}. */
 export interface KnowledgeItemV1 {
@@ -53,17 +61,12 @@ export interface KnowledgeEnvelopeV1 {
   /** What was retrieved, best first or in any order the producer documents. */
   readonly items: readonly KnowledgeItemV1[];
   /** How far the knowledge has been checked. */
-  readonly quality_level: "draft" | "reviewed" | "validated" | "released";
+  readonly quality_level: QualityLevel;
   /** When the envelope was produced: RFC 3339 with `Z` or an offset. */
   readonly produced_at: string;
   /** What produced the envelope (identifiers like `item_id`). */
   readonly producer: { readonly product_line: string; readonly version: string };
 }
-
-const NIL_OR_MAX_UUID = /^(?:0{8}-0{4}-0{4}-0{4}-0{12}|f{8}-f{4}-f{4}-f{4}-f{12})$/;
-
-const identifier = () =>
-  z.string().min(1).max(128).regex(/^[\x21-\x7e]*$/, "expected printable ASCII without spaces");
 
 const timestamp = () =>
   z.iso.datetime({ offset: true, error: "expected an RFC 3339 timestamp with Z or an offset" });
@@ -78,7 +81,7 @@ const item = z.strictObject({
   content_type: z.string().min(1),
   text: z.string().optional(),
   artifact_uri: z.url().optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"),
+  sha256: sha256Hex(),
   score: z.number().min(0).max(1),
   citations: z.array(z.string().min(1)),
 }).superRefine((value, ctx) => {
@@ -95,15 +98,12 @@ const item = z.strictObject({
 const envelope = z.strictObject({
   schema_version: z.literal("knowledge_envelope.v1"),
   envelope_id: z.uuid(),
-  tenant_id: z.uuid().toLowerCase().refine(
-    (id) => !NIL_OR_MAX_UUID.test(id),
-    "the nil and max UUIDs are not tenant ids",
-  ),
-  trace_id: z.string().regex(TRACE_ID_PATTERN, "expected 32 lowercase hex digits, not all zero"),
-  span_id: z.string().regex(SPAN_ID_PATTERN, "expected 16 lowercase hex digits, not all zero"),
+  tenant_id: tenantId(),
+  trace_id: traceId(),
+  span_id: spanId(),
   query: z.string().min(1),
   items: z.array(item),
-  quality_level: z.enum(["draft", "reviewed", "validated", "released"]),
+  quality_level: qualityLevel(),
   produced_at: timestamp(),
   producer: z.strictObject({ product_line: identifier(), version: identifier() }),
 });

@@ -4,26 +4,30 @@
  *
  * @module
  */
-import { lstat, mkdir, open, realpath, rename, stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
-import { join, resolve } from "node:path";
+import { type BigIntStats, constants } from "node:fs";
+import { type FileHandle, lstat, open, readdir, realpath, rename } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { checkPutArguments, DigestingStream, foundBy, readAll } from "./_artifact_body.ts";
+import { checkPutArguments, DigestingStream, foundBy, readAll } from "./_artifact_store_body.ts";
 import {
-  errorCode,
   fileStoreError,
   isInside,
   listFiles,
   readSidecar,
   removeIfPresent,
   type SidecarData,
-  sidecarPath,
-  syncDirectory,
-  tempPath,
+  sidecarInode,
+  sidecarName,
+  tempName,
   writeSyncedFile,
-} from "./_artifact_files.ts";
-import { checkArtifactKey, checkArtifactPrefix } from "./_artifact_keys.ts";
+} from "./_local_filesystem_backend_files.ts";
+import {
+  checkArtifactKey,
+  checkArtifactPrefix,
+  RESERVED_SEGMENT_PREFIX,
+} from "./_artifact_store_keys.ts";
+import { type HeldDirectory, holdDirectory } from "./_local_filesystem_backend_directory.ts";
 import type {
   ArtifactContent,
   ArtifactInfo,
@@ -42,10 +46,14 @@ export interface LocalFilesystemBackendOptions {
 
 /**
  * Artifacts as files under one root: key `a/b.pdf` is the file `<root>/a/b.pdf`, its metadata
- * the hidden sidecar `<root>/a/.plm-meta.b.pdf.json`. A `put` streams into a hidden temp file in
- * the target directory while hashing, flushes it, then renames the sidecar and the file into
- * place, so no partial file is ever visible and a failed write leaves nothing behind. Keys, and
- * symlinks met on the way, never lead out of the root.
+ * the hidden sidecar `<root>/a/.plm-meta-<inode>.b.pdf.json`, named after the inode of the bytes
+ * it describes. A `put` streams into a hidden temp file in the target directory while hashing,
+ * flushes it, puts its sidecar in place, then renames the file into place: no partial file is
+ * ever visible, a failed write leaves nothing behind, and concurrent overwrites of one key
+ * leave one write whole (its bytes with its metadata). Keys, and symlinks met on the way, never
+ * lead out of the root, even when a directory is swapped for a symlink during an operation:
+ * each directory is held open and checked where it really is (on Linux; elsewhere by real
+ * path), and files are opened without following links.
  *
  * @example Store, read, list and delete
  * ```ts
@@ -99,14 +107,15 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
     checkArtifactKey(key);
     const { contentType, retentionUntil } = checkPutArguments(body, options);
     const digesting = new DigestingStream(body);
+    const name = lastSegment(key);
     const temps: string[] = [];
+    let dir: HeldDirectory | undefined;
     try {
-      const dir = await this.#parentDirectory("put", key, true);
-      const target = join(dir, lastSegment(key));
-      if ((await stat(target).catch(() => undefined))?.isDirectory()) {
+      dir = await this.#hold("put", key, true);
+      if ((await lstat(dir.entry(name)).catch(() => undefined))?.isDirectory()) {
         throw new InvalidArtifactKey(key, "names a directory of artifacts");
       }
-      const [dataTemp, metaTemp] = [tempPath(dir), tempPath(dir)];
+      const [dataTemp, metaTemp] = [dir.entry(tempName()), dir.entry(tempName())];
       temps.push(dataTemp, metaTemp);
       await writeSyncedFile(dataTemp, digesting.readable);
       const digest = digesting.digest();
@@ -117,32 +126,34 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
         retentionUntil: retentionUntil?.toISOString(),
       };
       await writeSyncedFile(metaTemp, [new TextEncoder().encode(JSON.stringify(sidecar))]);
-      // The sidecar goes first: the artifact becomes visible with the second rename, complete.
-      await rename(metaTemp, sidecarPath(target));
-      await rename(dataTemp, target);
-      await syncDirectory(dir);
+      // The sidecar is named after the bytes' inode, so it goes first and no other write's
+      // sidecar replaces it; the artifact changes with the one rename of the bytes.
+      const { ino } = await lstat(dataTemp, { bigint: true });
+      await rename(metaTemp, dir.entry(sidecarName(name, ino)));
+      await rename(dataTemp, dir.entry(name));
+      await dir.sync();
+      await removeStaleSidecars(dir, name);
       return { key, uri: this.#uri(key), ...digest };
     } catch (error) {
       await Promise.all(temps.map(removeIfPresent));
       if (digesting.failure) throw digesting.failure.error;
       await digesting.cancel(error);
       throw fileStoreError("put", key, error);
+    } finally {
+      await dir?.close();
     }
   }
 
   /** {@inheritDoc ArtifactStorageBackend.get} */
   async get(key: string): Promise<ArtifactContent> {
     checkArtifactKey(key);
-    let handle;
+    let opened;
     try {
-      const path = await this.#existingFile("get", key);
-      handle = await open(path, "r");
-      const [stats, sidecar] = await Promise.all([handle.stat(), readSidecar(path)]);
-      const info = this.#info(key, stats, sidecar);
-      const body = Readable.toWeb(handle.createReadStream()) as ReadableStream<Uint8Array>;
-      return { ...info, body };
+      opened = await this.#open("get", key);
+      const body = Readable.toWeb(opened.handle.createReadStream()) as ReadableStream<Uint8Array>;
+      return { ...opened.info, body };
     } catch (error) {
-      await handle?.close();
+      await opened?.handle.close();
       throw fileStoreError("get", key, error);
     }
   }
@@ -156,9 +167,9 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
   async head(key: string): Promise<ArtifactInfo> {
     checkArtifactKey(key);
     try {
-      const path = await this.#existingFile("head", key);
-      const [stats, sidecar] = await Promise.all([stat(path), readSidecar(path)]);
-      return this.#info(key, stats, sidecar);
+      const { handle, info } = await this.#open("head", key);
+      await handle.close();
+      return info;
     } catch (error) {
       throw fileStoreError("head", key, error);
     }
@@ -172,16 +183,20 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
   /** {@inheritDoc ArtifactStorageBackend.delete} */
   async delete(key: string): Promise<void> {
     checkArtifactKey(key);
+    let dir: HeldDirectory | undefined;
     try {
-      const target = join(await this.#parentDirectory("delete", key, false), lastSegment(key));
+      dir = await this.#hold("delete", key, false);
+      const name = lastSegment(key);
       // A directory is not an artifact (and Deno's unlink would remove an empty one).
-      if ((await lstat(target).catch(() => undefined))?.isDirectory()) return;
+      if ((await lstat(dir.entry(name)).catch(() => undefined))?.isDirectory()) return;
       // The file goes first: once it is gone the artifact is gone; a sidecar alone is ignored.
-      await removeIfPresent(target);
-      await removeIfPresent(sidecarPath(target));
+      await removeIfPresent(dir.entry(name));
+      await removeStaleSidecars(dir, name);
     } catch (error) {
       const mapped = fileStoreError("delete", key, error);
       if (!(mapped instanceof ArtifactNotFound)) throw mapped;
+    } finally {
+      await dir?.close();
     }
   }
 
@@ -205,43 +220,55 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
     }
   }
 
-  /** Real path of the key's directory, checked to lie inside the root; `create` makes it. */
-  async #parentDirectory(operation: string, key: string, create: boolean): Promise<string> {
+  /** The key's directory, held open and checked to lie inside the root; `create` makes it. */
+  async #hold(operation: string, key: string, create: boolean): Promise<HeldDirectory> {
     const root = await this.#realRoot(operation);
-    let current = root;
-    for (const segment of key.split("/").slice(0, -1)) {
-      const next = join(current, segment);
-      if (create) {
-        await mkdir(next).catch((error) => {
-          if (errorCode(error) !== "EEXIST") throw error;
-        });
+    return await holdDirectory(root, key.split("/").slice(0, -1), key, create);
+  }
+
+  /**
+   * Open the key's file for reading, never outside the root: a symlink is followed only to a
+   * file inside the root, and the file is opened without following a link swapped in since.
+   * Its metadata is the sidecar of the very inode opened.
+   */
+  async #open(operation: string, key: string): Promise<{ handle: FileHandle; info: ArtifactInfo }> {
+    const root = await this.#realRoot(operation);
+    let dir = await this.#hold(operation, key, false);
+    try {
+      let name = lastSegment(key);
+      if ((await lstat(dir.entry(name))).isSymbolicLink()) {
+        const real = await realpath(dir.entry(name));
+        if (!isInside(root, real)) throw new InvalidArtifactKey(key, "leads out of the root");
+        await dir.close();
+        dir = await holdDirectory(
+          root,
+          relative(root, dirname(real)).split(sep).filter(Boolean),
+          key,
+          false,
+        );
+        name = basename(real);
       }
-      current = await realpath(next).catch((error) => {
-        if (create && errorCode(error) === "ENOENT") {
-          throw new InvalidArtifactKey(key, "passes through a broken symlink");
-        }
+      const handle = await open(dir.entry(name), constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const stats = await handle.stat({ bigint: true });
+        if (!stats.isFile()) throw new ArtifactNotFound(key);
+        const sidecar = await readSidecar(dir.entry(sidecarName(name, stats.ino)));
+        return { handle, info: this.#info(key, stats, sidecar) };
+      } catch (error) {
+        await handle.close();
         throw error;
-      });
-      if (!isInside(root, current)) throw new InvalidArtifactKey(key, "leads out of the root");
+      }
+    } finally {
+      await dir.close();
     }
-    return current;
   }
 
-  /** Real path of the key's file (symlinks followed), checked to lie inside the root. */
-  async #existingFile(operation: string, key: string): Promise<string> {
-    const root = await this.#realRoot(operation);
-    const path = await realpath(join(root, ...key.split("/")));
-    if (!isInside(root, path)) throw new InvalidArtifactKey(key, "leads out of the root");
-    return path;
-  }
-
-  #info(key: string, stats: Stats, sidecar: SidecarData): ArtifactInfo {
-    if (!stats.isFile()) throw new ArtifactNotFound(key);
+  #info(key: string, stats: BigIntStats, sidecar: SidecarData): ArtifactInfo {
     return {
       key,
       uri: this.#uri(key),
       sha256: sidecar.sha256,
-      size: stats.size,
+      size: Number(stats.size),
       contentType: sidecar.contentType,
       ...(sidecar.retentionUntil && { retentionUntil: new Date(sidecar.retentionUntil) }),
       lastModified: stats.mtime,
@@ -255,4 +282,22 @@ export class LocalFilesystemBackend implements ArtifactStorageBackend {
 
 function lastSegment(key: string): string {
   return key.slice(key.lastIndexOf("/") + 1);
+}
+
+/**
+ * Remove the sidecars of `name` that belong to no file any more: neither the artifact file nor
+ * a temp file of a write under way (whose sidecar may already be in place).
+ */
+async function removeStaleSidecars(dir: HeldDirectory, name: string): Promise<void> {
+  const entries = await readdir(dir.entry("."));
+  const live = new Set<bigint>();
+  for (const entry of entries) {
+    if (entry !== name && !entry.startsWith(`${RESERVED_SEGMENT_PREFIX}tmp.`)) continue;
+    const stats = await lstat(dir.entry(entry), { bigint: true }).catch(() => undefined);
+    if (stats) live.add(stats.ino);
+  }
+  for (const entry of entries) {
+    const ino = sidecarInode(entry, name);
+    if (ino !== undefined && !live.has(ino)) await removeIfPresent(dir.entry(entry));
+  }
 }

@@ -6,20 +6,21 @@
  * @module
  */
 import { z } from "zod";
-import { CORE_CALLER_FORMAT, problemResponse, type Refusal } from "./_problem.ts";
-import { parseTenantId } from "./_tenant_id.ts";
-import { trimOws } from "./_w3c.ts";
-import { parseContract } from "./_validate.ts";
+import { actorKind, parseTenantId } from "./_contract_schema_fields.ts";
+import { CORE_CALLER_FORMAT, problemResponse, type Refusal } from "./_middleware_problem.ts";
+import { trimOws } from "./_trace_context_w3c.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { ValidationError } from "./errors.ts";
 import { withTenant } from "./tenant_context.ts";
 import { extractTraceContext, formatTraceparent, withTraceContext } from "./trace_context.ts";
+import type { ActorKind } from "./vocabulary.ts";
 
 /** Who called: the `X-PLM-Core-Caller` header, parsed by {@link parseCoreCaller}. */
 export interface CoreCaller {
   /** The calling product line, lowercase (`"workbench"`, `"skill-kernel"`). */
   readonly productLine: string;
   /** What kind of actor acts (the `actor_kind` of the schema). */
-  readonly actorKind: "human" | "agent" | "system" | "connector";
+  readonly actorKind: ActorKind;
   /** The actor's id within its kind (`"u-42"`). */
   readonly actorId: string;
 }
@@ -46,9 +47,7 @@ const CoreCallerSchema = z.strictObject({
     /^[a-z][a-z0-9-]{0,62}$/,
     'expected a lowercase product line such as "workbench" (letters, digits, "-")',
   ),
-  actorKind: z.enum(["human", "agent", "system", "connector"], {
-    error: 'expected "human", "agent", "system" or "connector"',
-  }),
+  actorKind: actorKind(),
   actorId: z.string().regex(
     /^[A-Za-z0-9._@:-]{1,128}$/,
     'expected 1 to 128 characters of letters, digits, ".", "_", "@", ":", "-"',

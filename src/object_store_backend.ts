@@ -5,13 +5,14 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import process from "node:process";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   paginateListObjectsV2,
-  type S3Client,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
@@ -20,9 +21,14 @@ import {
   DigestingStream,
   foundBy,
   readAll,
-} from "./_artifact_body.ts";
-import { connect, objectInfo, s3StoreError, STAGING_PREFIX } from "./_artifact_s3.ts";
-import { checkArtifactKey, checkArtifactPrefix, isArtifactKey } from "./_artifact_keys.ts";
+} from "./_artifact_store_body.ts";
+import { objectInfo, s3StoreError, STAGING_PREFIX } from "./_object_store_backend_s3.ts";
+import {
+  checkArtifactKey,
+  checkArtifactPrefix,
+  isArtifactKey,
+  sortByKey,
+} from "./_artifact_store_keys.ts";
 import type {
   ArtifactContent,
   ArtifactInfo,
@@ -221,17 +227,25 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
       { client: this.#client },
       { Bucket: this.bucket, Prefix: prefix },
     );
+    const entries: ArtifactListEntry[] = [];
     try {
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
           // Staging objects and foreign names (not valid keys) are not artifacts.
           if (object.Key === undefined || !isArtifactKey(object.Key)) continue;
-          yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified! };
+          entries.push({
+            key: object.Key,
+            size: object.Size ?? 0,
+            lastModified: object.LastModified!,
+          });
         }
       }
     } catch (error) {
       throw new ArtifactStoreUnavailable("list", error);
     }
+    // S3 lists in UTF-8 byte order, but not every S3-protocol server does (s3rver does not):
+    // read every page, then sort, so the order is the contract's on any server.
+    yield* sortByKey(entries);
   }
 
   /**
@@ -256,4 +270,35 @@ export class ObjectStoreBackend implements ArtifactStorageBackend {
   #uri(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }
+}
+
+/**
+ * The bucket and a client for `options`, missing options taken from `S3_*` variables.
+ *
+ * @param options The backend's options.
+ * @returns The bucket name and the client.
+ * @throws {TypeError} When no bucket is given, or only one half of the credentials.
+ */
+function connect(options: ObjectStoreBackendOptions): [string, S3Client] {
+  const bucket = options.bucket ?? process.env.S3_BUCKET;
+  if (!bucket) {
+    throw new TypeError('ObjectStoreBackend needs a bucket: pass { bucket } or set "S3_BUCKET"');
+  }
+  const endpoint = options.endpoint ?? process.env.S3_ENDPOINT_URL;
+  const accessKeyId = options.accessKeyId ?? process.env.S3_ACCESS_KEY;
+  const secretAccessKey = options.secretAccessKey ?? process.env.S3_SECRET_KEY;
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    throw new TypeError(
+      'ObjectStoreBackend needs both credentials: set accessKeyId and secretAccessKey (or "S3_ACCESS_KEY" and "S3_SECRET_KEY"), or neither',
+    );
+  }
+  const client = new S3Client({
+    endpoint,
+    region: options.region ?? process.env.S3_REGION ?? "us-east-1",
+    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    // Stream bodies have no known length: no checksum header can be computed up front.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+  });
+  return [bucket, client];
 }

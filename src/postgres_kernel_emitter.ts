@@ -1,34 +1,57 @@
 /**
- * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit, replay
- * by `ON CONFLICT ON CONSTRAINT <table>_idempotency_key_key DO NOTHING`, conflict by the unique
- * violation of `uq_<table>_logical`, the tenant set transaction-locally inside the statement so
- * that row-level security applies; plus a batch path, {@link PostgresKernelEmitter.emitMany}.
+ * `PostgresKernelEmitter`: the `KernelEmitter` on PostgreSQL. One statement per emit that
+ * inserts on the logical key (`ON CONFLICT ... DO NOTHING`) and tells replay from conflict by the
+ * stored content hash, the tenant set transaction-locally inside the statement so that
+ * row-level security applies; group commit of concurrent emits; a batch path,
+ * {@link PostgresKernelEmitter.emitMany}, one statement for the whole batch. On a Citus
+ * coordinator the same calls go through the path of `_postgres_citus.ts` (chosen once per pool).
  *
  * @module
  */
 import type postgres from "postgres";
 import { z } from "zod";
 import {
-  EVENT_COLUMNS,
-  type EventRow,
+  BATCH_TABLES,
+  batchJson,
+  type EventInsert,
   isBrokenConnection,
-  isLogicalConflict,
   isUnavailable,
-  toEventRow,
-  toEventRows,
-} from "./_emitter_rows.ts";
-import { type EmitKind, tenantIdSchema } from "./_kernel_schemas.ts";
+  isUnknownTenant,
+  toEventInsert,
+  toEventInserts,
+} from "./_postgres_kernel_emitter_rows.ts";
+import { tenantId } from "./_contract_schema_fields.ts";
+import type { EmitKind } from "./_kernel_api_schemas.ts";
+import type { Sql } from "./db.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import type { PriceTable, PricingProvenance } from "./price_table.ts";
+import { pricingProvenance } from "./pricing.ts";
+import { EmitterUnavailable, IdempotencyConflict, UnknownTenant } from "./errors.ts";
+import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
 import { CitusWriter, isCitus } from "./_postgres_citus.ts";
-import type { Sql, TransactionSql } from "./db.ts";
-import { parseContract } from "./_validate.ts";
-import { EmitterUnavailable, IdempotencyConflict } from "./errors.ts";
+import type {
+  EndedRun,
+  EndRunArgs,
+  RaisedQuality,
+  RaiseQualityArgs,
+  RecordArtifactArgs,
+  RecordedArtifact,
+  RunLifecycle,
+  SettleCostArgs,
+  SettledCost,
+  StartedRun,
+  StartRunArgs,
+} from "./lifecycle.ts";
+import type { RunCardV1 } from "./run_card.ts";
 import type {
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
   EmitLlmCallArgs,
+  EmitOutcome,
   EmitTelemetryArgs,
   EventTable,
   KernelEmitter,
+  KernelEvent,
 } from "./kernel_api.ts";
 
 /** Options of {@link PostgresKernelEmitter}. */
@@ -46,65 +69,218 @@ export interface PostgresKernelEmitterOptions {
    * @default undefined (no switch: connect as a login role in `plm_kernel_writer`)
    */
   readonly role?: string;
+  /**
+   * The price table the LLM calls' costs are computed with. Its provenance (source, when the
+   * prices were taken, USD→EUR rate, digest) goes into the `pricing_snapshots` rows of calls
+   * whose `pricing_version` is the table's; each table gets its own snapshot per model and day.
+   *
+   * @default undefined (snapshots without provenance)
+   */
+  readonly priceTable?: PriceTable;
+  /**
+   * Group commit: emits that arrive while this emitter's statements are in flight go together
+   * in the next statement (the `emitMany` statement, up to 1,000 events), each caller still
+   * getting its own outcome. A lone emit goes out at once. Turn it off to send one statement
+   * per emit.
+   *
+   * @default true
+   */
+  readonly groupCommit?: boolean;
+  /**
+   * Most statements of this emitter in flight at once (group commit queues the rest).
+   *
+   * @default the client's pool size (`max`), else 10
+   */
+  readonly maxInFlight?: number;
 }
-
-/** One event of a batch: the method it stands for (`kind`) and that method's arguments. */
-export type KernelEvent =
-  | { readonly kind: "telemetry"; readonly args: Parameters<KernelEmitter["emitTelemetry"]>[0] }
-  | { readonly kind: "governance"; readonly args: Parameters<KernelEmitter["emitGovernance"]>[0] }
-  | { readonly kind: "llm_call"; readonly args: EmitLlmCallArgs }
-  | {
-    readonly kind: "connector_call";
-    readonly args: Parameters<KernelEmitter["recordConnectorCall"]>[0];
-  };
-
-/** What happened to one event of a batch. */
-export type EmitOutcome = "inserted" | "replayed" | "conflict";
 
 type Statement = readonly [text: string, params: readonly unknown[]];
 
+/** An emit waiting for group commit. */
+interface Queued {
+  readonly row: EventInsert;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 const OptionsSchema = z.strictObject({
-  tenantId: tenantIdSchema,
+  tenantId: tenantId(),
   role: z.string().min(1).max(63).optional(),
+  priceTable: z.custom<PriceTable>(
+    (value) =>
+      typeof value === "object" && value !== null && "snapshot" in value && "models" in value,
+    "expected a PriceTable (from parseLiteLlmPriceMap or priceTableFromOverrides)",
+  ).optional(),
+  groupCommit: z.boolean().optional(),
+  maxInFlight: z.int().min(1).max(1000).optional(),
 });
 
 /**
- * Sets the tenant transaction-locally inside the statement. Inserts read from `g`; lookups
- * refer to `g.tenant` in a subquery, so they run after the setting (row-level security reads it).
+ * Per table, the one-row emit in one statement, without a server error in any outcome. It sets
+ * the tenant transaction-locally (`g`: row-level security reads it), reads the content hash
+ * stored for the logical identity (`s`, in the statement's snapshot), and inserts only when
+ * there is none (`ON CONFLICT DO NOTHING` for a concurrent insert): `inserted`; or `stored`
+ * equal to the event's hash (a replay) or another (a conflict), with no insert attempted (no
+ * identity value drawn, no trigger fired); or neither, when the row that won was committed
+ * after the snapshot began (then the statement runs again). Parameters: the tenant, then the
+ * row's values in {@link EVENT_COLUMNS} order. Tables are named by schema, so a temporary table
+ * of the same name cannot capture the write.
  */
-const WITH_TENANT = "with g as (select set_config('app.tenant_id', $1, true) as tenant) ";
+const ONE: Readonly<Record<EventTable, string>> = {
+  telemetry_events: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.telemetry_events as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
+    i as (
+      insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
+        idempotency_key, content_hash, event_kind, capability, payload)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+        $9::text::jsonb from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
+  llm_calls: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.llm_calls as x where x.tenant_id = g.tenant::uuid
+        and x.trace_id = $2::text and x.span_id = $3::text and x.event_type = $4::text),
+    i as (
+      insert into public.llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+        content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
+        cost_status, pricing_snapshot_id)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::int4,
+        $9::int4, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
+  connector_calls: `
+    with g as (select set_config('app.tenant_id', $1, true) as tenant),
+    s as (
+      select x.content_hash from g, public.connector_calls as x
+      where x.tenant_id = g.tenant::uuid and x.trace_id = $2::text and x.span_id = $3::text
+        and x.event_type = $4::text),
+    i as (
+      insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
+        idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
+        cost_eur, cost_status, pricing_snapshot_id)
+      select $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+        $9::text::jsonb, $10::text, $11::numeric, $12::text, $13::int8
+      from g where not exists (select from s)
+      on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+      returning 1)
+    select exists (select from i) as inserted, (select content_hash from s) as stored`,
+};
 
 /**
- * Per table: the one-statement emit, the batch insert and the lookup of existing keys. The
- * batch inserts in identity order (one order for every transaction, so concurrent batches
- * cannot deadlock), keeping the batch order (`ord`) among events of one identity.
+ * A batch of any kinds in one statement, so it commits all or nothing (`emitMany`, and the
+ * emits that group commit gathers). Parameters: the tenant, then a JSON array of rows per table
+ * (`[]` for none), each row its {@link EVENT_COLUMNS} plus `ord`. Rows go in in identity order
+ * (one order for every transaction, so concurrent batches cannot deadlock), batch order among
+ * rows of one identity. Returns one row per identity inserted (`inserted` true, with the hash
+ * inserted) and, for the batch rows whose identity was not inserted, the hash stored before the
+ * statement's snapshot (`inserted` false); `t` numbers the table (0 telemetry, 1 LLM, 2 connector).
  */
-const STATEMENTS = Object.fromEntries(
-  (Object.keys(EVENT_COLUMNS) as EventTable[]).map((table) => {
-    const names = EVENT_COLUMNS[table].map(([name]) => name);
-    const params = EVENT_COLUMNS[table].map(([, type], i) => `$${i + 2}::${type}`);
-    const record = EVENT_COLUMNS[table].map(([name, type]) => `${name} ${type}`);
-    const insert = `${WITH_TENANT}insert into ${table} (tenant_id, ${names.join(", ")}) `;
-    return [table, {
-      one: `${insert}select $1::uuid, ${params.join(", ")} from g ` +
-        `on conflict on constraint ${table}_idempotency_key_key do nothing returning id`,
-      many: `${insert}select $1::uuid, ${names.map((name) => `r.${name}`).join(", ")} ` +
-        `from g, jsonb_to_recordset($2::jsonb) as r(${record.join(", ")}, ord int4) ` +
-        "order by r.trace_id, r.span_id, r.event_type, r.ord " +
-        "on conflict do nothing returning idempotency_key",
-      existing: `${WITH_TENANT}select array(select idempotency_key from ${table} ` +
-        "where tenant_id = g.tenant::uuid and idempotency_key = any($2::text[])) as keys from g",
-    }];
-  }),
-) as Record<EventTable, { one: string; many: string; existing: string }>;
+const MANY = `
+  with g as (select set_config('app.tenant_id', $1, true) as tenant),
+  tr as (select * from jsonb_to_recordset($2::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, event_kind text, capability text,
+    payload jsonb, ord int4)),
+  lr as (select * from jsonb_to_recordset($3::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, model text, prompt_tokens int4,
+    completion_tokens int4, pricing_version text, cost_eur numeric, cost_status text,
+    pricing_snapshot_id int8, ord int4)),
+  cr as (select * from jsonb_to_recordset($4::text::jsonb) as r(trace_id text, span_id text,
+    event_type text, idempotency_key text, content_hash text, connector_id text,
+    capability text, envelope jsonb, pricing_version text, cost_eur numeric, cost_status text,
+    pricing_snapshot_id int8, ord int4)),
+  ti as (
+    insert into public.telemetry_events (tenant_id, trace_id, span_id, event_type,
+      idempotency_key, content_hash, event_kind, capability, payload)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.event_kind, r.capability, r.payload
+    from g, tr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash),
+  li as (
+    insert into public.llm_calls (tenant_id, trace_id, span_id, event_type, idempotency_key,
+      content_hash, model, prompt_tokens, completion_tokens, pricing_version, cost_eur,
+      cost_status, pricing_snapshot_id)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.model, r.prompt_tokens, r.completion_tokens, r.pricing_version, r.cost_eur,
+      r.cost_status, r.pricing_snapshot_id
+    from g, lr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash),
+  ci as (
+    insert into public.connector_calls (tenant_id, trace_id, span_id, event_type,
+      idempotency_key, content_hash, connector_id, capability, envelope, pricing_version,
+      cost_eur, cost_status, pricing_snapshot_id)
+    select $1::uuid, r.trace_id, r.span_id, r.event_type, r.idempotency_key, r.content_hash,
+      r.connector_id, r.capability, r.envelope, r.pricing_version, r.cost_eur, r.cost_status,
+      r.pricing_snapshot_id
+    from g, cr as r order by r.trace_id, r.span_id, r.event_type, r.ord
+    on conflict (tenant_id, trace_id, span_id, event_type) do nothing
+    returning trace_id, span_id, event_type, content_hash)
+  select 0 as t, trace_id, span_id, event_type, content_hash, true as inserted from ti
+  union all select 1, trace_id, span_id, event_type, content_hash, true from li
+  union all select 2, trace_id, span_id, event_type, content_hash, true from ci
+  union all select s.* from g, lateral (
+    select 0 as t, x.trace_id, x.span_id, x.event_type, x.content_hash, false as inserted
+    from tr as r join public.telemetry_events as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ti as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+    union all
+    select 1, x.trace_id, x.span_id, x.event_type, x.content_hash, false
+    from lr as r join public.llm_calls as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from li as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+    union all
+    select 2, x.trace_id, x.span_id, x.event_type, x.content_hash, false
+    from cr as r join public.connector_calls as x on x.tenant_id = g.tenant::uuid
+      and x.trace_id = r.trace_id and x.span_id = r.span_id and x.event_type = r.event_type
+      where not exists (select from ci as n where n.trace_id = r.trace_id
+        and n.span_id = r.span_id and n.event_type = r.event_type)
+  ) as s`;
 
-const SNAPSHOT_INSERT = `${WITH_TENANT}insert into pricing_snapshots ` +
-  "(tenant_id, model, snapshot_date, pricing_version) select $1::uuid, $2::text, $3::date, " +
-  "$4::text from g on conflict on constraint uq_pricing_snapshots_tenant_model_date do nothing " +
-  "returning id";
-const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots ` +
-  "where tenant_id = g.tenant::uuid and model = $2::text and snapshot_date = $3::date) as id " +
-  "from g";
+/**
+ * The day's `pricing_snapshots` row of a model and price table (digest, `null` for none),
+ * created if missing with the table's provenance, in one statement: the id inserted, or else
+ * the one stored before the statement's snapshot (`null` only when a concurrent emitter
+ * committed it after that: then the statement runs again).
+ */
+const SNAPSHOT = `
+  with g as (select set_config('app.tenant_id', $1, true) as tenant),
+  i as (
+    insert into public.pricing_snapshots (tenant_id, model, snapshot_date, price_table_digest,
+      pricing_version, source, taken_at, fx_usd_eur)
+    select $1::uuid, $2::text, $3::date, $4::text, $5::text, $6::text, $7::timestamptz,
+      $8::numeric from g
+    on conflict on constraint uq_pricing_snapshots_tenant_model_date_digest do nothing
+    returning id)
+  select coalesce((select id from i), (select id from public.pricing_snapshots
+    where tenant_id = $1::uuid and model = $2::text and snapshot_date = $3::date
+      and price_table_digest is not distinct from $4::text)) as id`;
+
+/**
+ * Snapshot ids per client (pool), by tenant, day, model and price-table digest: shared by the
+ * pool's emitters, so a new emitter's first call costs no extra round trip once its pool knows
+ * the snapshot.
+ */
+const SNAPSHOT_IDS = new WeakMap<Sql, Map<string, string>>();
+
+/** Most events one coalesced statement carries. */
+const GROUP_LIMIT = 1000;
+
+/** How often a statement runs on a broken connection before `EmitterUnavailable`. */
+const BROKEN_CONNECTION_ATTEMPTS = 3;
+
+/** How often a statement runs again in the concurrent-insert race before giving up. */
+const RACE_ATTEMPTS = 10;
 
 /**
  * A {@link KernelEmitter} for one tenant on PostgreSQL (the schema of this package's
@@ -112,13 +288,14 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots 
  * (`ValidationError`, before any SQL), then runs one statement: a new event is inserted; the
  * same key again returns normally and writes nothing (replay); the same tenant, trace, span
  * and event type with another key throws `IdempotencyConflict`. LLM and connector calls refer
- * to the day's `pricing_snapshots` row of their model (or connector), created on first use;
+ * to the day's `pricing_snapshots` row of their model (or connector), created on first use (an
+ * LLM call priced from the `priceTable` option: the row of that table, with its provenance);
  * `pricing_version: "unavailable"` refers to none. A broken or unreachable database throws
  * `EmitterUnavailable`; nothing is half-written, and the same emitter works again once the
  * server is back. On a Citus coordinator (a database with the `citus` extension, asked once per
- * pool on the first write) the same semantics hold through a path made for distributed tables:
- * each write is a short transaction that sets the tenant with `SET LOCAL` so that it reaches the
- * shards.
+ * pool on the first call) the same semantics hold through a path made for distributed tables:
+ * each statement runs in a short transaction that sets the tenant with `SET LOCAL`, so that it
+ * reaches the shards.
  *
  * @example Record, replay and conflict (on the embedded PostgreSQL)
  * ```ts
@@ -156,36 +333,47 @@ const SNAPSHOT_SELECT = `${WITH_TENANT}select (select id from pricing_snapshots 
  * assert.equal(n, 1);
  * ```
  */
-export class PostgresKernelEmitter implements KernelEmitter {
+export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   /** The emitter's tenant (lower-case UUID). */
   readonly tenantId: string;
   #sql: Sql;
   #role: string | undefined;
-  #snapshotDay = "";
-  #snapshots = new Map<string, string>();
-  #citus: CitusWriter | undefined;
+  #groupCommit: boolean;
+  #maxInFlight: number;
+  #inFlight = 0;
+  #queue: Queued[] = [];
+  #snapshots: Map<string, string>;
+  #provenance: PricingProvenance | undefined;
+  #day = "";
+  #dayEnds = 0;
+  #lifecycleCalls: PostgresLifecycle | undefined;
+  /** The Citus path, `null` on plain PostgreSQL, `undefined` until the pool was asked. */
+  #citus: CitusWriter | null | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
    *
    * @param sql A postgres.js client (its login role a member of `plm_kernel_writer`).
-   * @param options The tenant to write for, and the role switch if one is needed.
-   * @throws {ValidationError} When `tenantId` is not a UUID or `role` is empty.
+   * @param options The tenant to write for, the role switch if one is needed, group commit.
+   * @throws {ValidationError} When `tenantId` is not a UUID, `role` is empty or `maxInFlight`
+   *   is not a positive integer.
    */
   constructor(sql: Sql, options: PostgresKernelEmitterOptions) {
     const parsed = parseContract(OptionsSchema, "PostgresKernelEmitterOptions", options);
     this.#sql = sql;
     this.tenantId = parsed.tenantId;
     this.#role = parsed.role;
+    this.#provenance = parsed.priceTable && pricingProvenance(parsed.priceTable);
+    this.#groupCommit = parsed.groupCommit ?? true;
+    this.#maxInFlight = parsed.maxInFlight ?? sql.options?.max ?? 10;
+    let snapshots = SNAPSHOT_IDS.get(sql);
+    if (snapshots === undefined) SNAPSHOT_IDS.set(sql, snapshots = new Map());
+    this.#snapshots = snapshots;
   }
 
   /**
-   * Record a telemetry event in `telemetry_events`.
+   * {@inheritDoc KernelEmitter.emitTelemetry}
    *
-   * @param args The event; `payload` may be left out.
-   * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   emitTelemetry(
@@ -195,12 +383,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record a governance event in `telemetry_events`.
+   * {@inheritDoc KernelEmitter.emitGovernance}
    *
-   * @param args The event; `payload` may be left out.
-   * @returns Once the event is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the event's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   emitGovernance(
@@ -210,12 +394,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record an LLM call in `llm_calls`, referring to the day's pricing snapshot of its model.
+   * {@inheritDoc KernelEmitter.recordLlmCall}
    *
-   * @param args The call.
-   * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   recordLlmCall(args: EmitLlmCallArgs): Promise<void> {
@@ -223,13 +403,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record a connector call in `connector_calls`, referring to the day's pricing snapshot of
-   * its connector.
+   * {@inheritDoc KernelEmitter.recordConnectorCall}
    *
-   * @param args The call; `envelope` may be left out.
-   * @returns Once the call is stored (or was already).
-   * @throws {ValidationError} When `args` breaks the contract or the key is another tenant's.
-   * @throws {IdempotencyConflict} When the call's identity was stored with other content.
    * @throws {EmitterUnavailable} When the database cannot be reached; nothing was written.
    */
   recordConnectorCall(
@@ -241,7 +416,8 @@ export class PostgresKernelEmitter implements KernelEmitter {
   }
 
   /**
-   * Record many events at once: one statement per table involved (a multi-row insert), with
+   * Record many events at once: one statement for the whole batch (a multi-row insert per
+   * table involved, in one transaction), with
    * the semantics of the single methods per event, reported instead of thrown. The whole batch
    * is validated first: one invalid event refuses the batch and nothing is written.
    *
@@ -250,9 +426,10 @@ export class PostgresKernelEmitter implements KernelEmitter {
    *   before, or earlier in this batch) or `"conflict"` (the identity was stored with another
    *   key).
    * @throws {ValidationError} When any event is invalid (paths like `"3.args.span_id"`).
-   * @throws {EmitterUnavailable} When the database cannot be reached. Each table's events are
-   *   written all or none; retry the batch with the same keys (stored ones come back
+   * @throws {EmitterUnavailable} When the database cannot be reached. The batch is one
+   *   statement, written all or none; retry it with the same keys (stored ones come back
    *   `"replayed"`).
+   * @throws {UnknownTenant} When the emitter's tenant is not registered; nothing was written.
    *
    * @example One statement for a batch; outcomes per event
    * ```ts
@@ -295,119 +472,246 @@ export class PostgresKernelEmitter implements KernelEmitter {
    * ```
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
-    const rows = toEventRows(events, this.tenantId);
-    let outcomes = rows.map((): EmitOutcome => "inserted");
-    await this.#guard(async () => {
-      const citus = rows.length > 0 ? await this.#onCitus() : undefined;
-      if (citus) return void (outcomes = await citus.emitMany(rows));
+    const rows = toEventInserts(events, this.tenantId);
+    return await this.#guard(async () => {
       await this.#price(rows);
-      for (const table of new Set(rows.map((row) => row.table))) {
-        const indexes = [...rows.keys()].filter((i) => rows[i].table === table);
-        const columns = indexes.map((i) => ({ ...rows[i].columns, ord: i }));
-        const inserted = new Set<string>(
-          (await this.#run([STATEMENTS[table].many, [this.tenantId, columns]]))
-            .map((found) => found.idempotency_key),
-        );
-        const rest = indexes.filter((i) => !inserted.delete(rows[i].key));
-        if (rest.length === 0) continue;
-        const keys = rest.map((i) => rows[i].key);
-        const [{ keys: found }] = await this.#run([STATEMENTS[table].existing, [
-          this.tenantId,
-          keys,
-        ]]);
-        const stored = new Set<string>(found);
-        for (const i of rest) outcomes[i] = stored.has(rows[i].key) ? "replayed" : "conflict";
-      }
+      return await this.#many(rows);
     });
-    return outcomes;
+  }
+
+  /** {@inheritDoc RunLifecycle.startRun} */
+  startRun(args: StartRunArgs): Promise<StartedRun> {
+    return this.#lifecycle().startRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.endRun} */
+  endRun(args: EndRunArgs): Promise<EndedRun> {
+    return this.#lifecycle().endRun(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.raiseQuality} */
+  raiseQuality(args: RaiseQualityArgs): Promise<RaisedQuality> {
+    return this.#lifecycle().raiseQuality(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.recordArtifact} */
+  recordArtifact(args: RecordArtifactArgs): Promise<RecordedArtifact> {
+    return this.#lifecycle().recordArtifact(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.settleCost} */
+  settleCost(args: SettleCostArgs): Promise<SettledCost> {
+    return this.#lifecycle().settleCost(args);
+  }
+
+  /** {@inheritDoc RunLifecycle.runCard} */
+  runCard(trace_id?: string): Promise<RunCardV1 | undefined> {
+    return this.#lifecycle().runCard(trace_id);
+  }
+
+  #lifecycle(): PostgresLifecycle {
+    return this.#lifecycleCalls ??= new PostgresLifecycle(this.#sql, this.tenantId, this.#role);
   }
 
   async #emit(kind: EmitKind, args: unknown): Promise<void> {
-    const row = toEventRow(kind, args, this.tenantId);
-    await this.#guard(async () => {
-      const citus = await this.#onCitus();
-      if (citus) return await citus.emit(row);
-      await this.#price([row]);
-      const columns = EVENT_COLUMNS[row.table].map(([name]) => row.columns[name] ?? null);
-      const statement: Statement = [STATEMENTS[row.table].one, [this.tenantId, ...columns]];
-      try {
-        await this.#run(statement);
-      } catch (error) {
-        if (!isLogicalConflict(error, row.table)) throw error;
-        // A concurrent emit of the same key can fail the logical constraint before it sees
-        // the winner's key; once that one committed, the same statement is a replay.
-        try {
-          await this.#run(statement);
-        } catch (again) {
-          if (!isLogicalConflict(again, row.table)) throw again;
-          throw new IdempotencyConflict(row.table, row.key, { cause: again });
-        }
-      }
+    const row = toEventInsert(kind, args, this.tenantId);
+    if (row.pricing !== undefined) await this.#guard(() => this.#price([row]));
+    if (!this.#groupCommit) {
+      await this.#guard(async () => this.#settle(row, await this.#one(row)));
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#queue.push({ row, resolve, reject });
+      this.#pump();
     });
   }
 
-  /** The write path of a Citus coordinator, when the pool's database is one (asked once). */
-  async #onCitus(): Promise<CitusWriter | undefined> {
-    if (!(await isCitus(this.#sql))) return undefined;
-    return this.#citus ??= new CitusWriter(this.#sql, this.tenantId, this.#role);
-  }
-
-  /** Set `pricing_snapshot_id` on priced rows, creating the day's snapshots on a cache miss. */
-  async #price(rows: readonly EventRow[]): Promise<void> {
-    const day = new Date().toISOString().slice(0, 10);
-    if (day !== this.#snapshotDay) {
-      this.#snapshots.clear();
-      this.#snapshotDay = day;
-    }
-    for (const row of rows) {
-      if (row.pricing === undefined) continue;
-      const { model, pricingVersion } = row.pricing;
-      let id = this.#snapshots.get(model);
-      if (id === undefined) {
-        const params = [this.tenantId, model, day, pricingVersion];
-        const [created] = await this.#run([SNAPSHOT_INSERT, params]);
-        const [found] = created
-          ? [created]
-          : await this.#run([SNAPSHOT_SELECT, params.slice(0, 3)]);
-        id = String(found.id);
-        this.#snapshots.set(model, id);
-      }
-      row.columns.pricing_snapshot_id = id;
+  /** Send what is queued while fewer than `maxInFlight` statements are in flight. */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const batch = this.#queue.splice(0, GROUP_LIMIT);
+      this.#inFlight++;
+      this.#send(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
     }
   }
 
   /**
-   * Run one statement: in autocommit, or after the role switch in a pipelined transaction.
-   * A connection that broke under it is retried once on a fresh one (every statement here is
-   * idempotent: a statement that did commit comes back as a replay).
+   * Send queued emits: one alone as the one-row statement, several as one batch statement.
+   * When a batch fails for a reason that may belong to one of its rows, each runs alone, so
+   * every caller gets its own outcome.
    */
-  async #run(statement: Statement): Promise<postgres.Row[]> {
+  async #send(batch: readonly Queued[]): Promise<void> {
+    const settle = async (item: Queued, outcome: () => Promise<EmitOutcome>) => {
+      try {
+        this.#settle(item.row, await this.#guard(outcome));
+        item.resolve();
+      } catch (error) {
+        item.reject(error);
+      }
+    };
+    if (batch.length === 1) return await settle(batch[0], () => this.#one(batch[0].row));
+    let outcomes: EmitOutcome[];
     try {
-      return await this.#runOnce(statement);
+      outcomes = await this.#guard(() => this.#many(batch.map((item) => item.row)));
     } catch (error) {
-      if (!isBrokenConnection(error)) throw error;
-      return await this.#runOnce(statement);
+      if (error instanceof EmitterUnavailable || error instanceof UnknownTenant) {
+        for (const item of batch) item.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((item) => settle(item, () => this.#one(item.row))));
+      return;
+    }
+    await Promise.all(batch.map((item, i) => settle(item, () => Promise.resolve(outcomes[i]))));
+  }
+
+  /** Return for an insert or a replay; throw `IdempotencyConflict` for a conflict. */
+  #settle(row: EventInsert, outcome: EmitOutcome): void {
+    if (outcome === "conflict") throw new IdempotencyConflict(row.table, row.key);
+  }
+
+  /** One event in one statement (again only in the concurrent-insert race). */
+  async #one(row: EventInsert): Promise<EmitOutcome> {
+    if (this.#citus) return await this.#citus.one(row);
+    const statement: Statement = [ONE[row.table], [this.tenantId, ...row.values]];
+    for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
+      const [{ inserted, stored }] = await this.#run(statement);
+      if (inserted) return "inserted";
+      if (stored !== null) return stored === row.hash ? "replayed" : "conflict";
+    }
+    throw new Error(`The stored row of "${row.table}" stayed invisible`);
+  }
+
+  /** Rows in one batch statement; the rows caught in the concurrent-insert race again. */
+  async #many(rows: readonly EventInsert[]): Promise<EmitOutcome[]> {
+    if (this.#citus) return await this.#citus.many(rows);
+    const outcomes: EmitOutcome[] = new Array(rows.length);
+    let pending = [...rows.keys()];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === RACE_ATTEMPTS) {
+        throw new Error("Rows stored concurrently stayed invisible to the batch");
+      }
+      const inserted = BATCH_TABLES.map(() => new Map<string, string>());
+      const stored = BATCH_TABLES.map(() => new Map<string, string>());
+      const found = await this.#run([MANY, [this.tenantId, ...batchJson(rows, pending)]]);
+      for (const { t, trace_id, span_id, event_type, content_hash, inserted: isNew } of found) {
+        (isNew ? inserted : stored)[t].set(`${trace_id}\0${span_id}\0${event_type}`, content_hash);
+      }
+      const race: number[] = [];
+      for (const i of pending) {
+        const row = rows[i];
+        const t = BATCH_TABLES.indexOf(row.table);
+        const hash = inserted[t].get(row.identity) ?? stored[t].get(row.identity);
+        if (hash === undefined) {
+          race.push(i);
+        } else if (hash !== row.hash) {
+          outcomes[i] = "conflict";
+        } else if (inserted[t].delete(row.identity)) {
+          // The first row of the identity with the inserted hash is the one inserted.
+          outcomes[i] = "inserted";
+          stored[t].set(row.identity, hash);
+        } else {
+          outcomes[i] = "replayed";
+        }
+      }
+      pending = race;
+    }
+    return outcomes;
+  }
+
+  /** Set `pricing_snapshot_id` on priced rows, creating the day's snapshots on a cache miss. */
+  async #price(rows: readonly EventInsert[]): Promise<void> {
+    const now = Date.now();
+    if (now >= this.#dayEnds) {
+      this.#day = new Date(now).toISOString().slice(0, 10);
+      this.#dayEnds = Date.parse(`${this.#day}T00:00:00Z`) + 86_400_000;
+    }
+    const day = this.#day;
+    for (const row of rows) {
+      if (row.pricing === undefined) continue;
+      const { model, pricingVersion } = row.pricing;
+      // The table's provenance belongs to LLM calls priced from it, nothing else.
+      const provenance = row.table === "llm_calls" &&
+          this.#provenance?.pricing_version === pricingVersion
+        ? this.#provenance
+        : undefined;
+      const digest = provenance?.digest ?? null;
+      const cacheKey = `${this.tenantId}\0${day}\0${model}\0${digest ?? ""}`;
+      let id = this.#snapshots.get(cacheKey);
+      const params = [
+        this.tenantId,
+        model,
+        day,
+        digest,
+        pricingVersion,
+        provenance?.source ?? null,
+        provenance?.taken_at ?? null,
+        provenance?.fx_usd_eur ?? null,
+      ];
+      for (let attempt = 0; id === undefined && attempt < RACE_ATTEMPTS; attempt++) {
+        const [found] = this.#citus
+          ? await this.#citus.snapshot(params)
+          : await this.#run([SNAPSHOT, params]);
+        if (found.id !== null) this.#snapshots.set(cacheKey, id = String(found.id));
+      }
+      if (id === undefined) throw new Error("The day's pricing snapshot stayed invisible");
+      row.values[row.values.length - 1] = id;
     }
   }
 
-  async #runOnce(statement: Statement): Promise<postgres.Row[]> {
-    const role = this.#role;
-    const query = (sql: Sql | TransactionSql, [text, params]: Statement) =>
-      sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-    if (role === undefined) return await query(this.#sql, statement);
-    const [, rows] = await this.#sql.begin((tx) => [
-      query(tx, ["select set_config('role', $1, true)", [role]]),
-      query(tx, statement),
-    ]);
-    return rows;
+  /**
+   * Run one statement, in autocommit; with a role switch, as `BEGIN`, `set_config('role')`,
+   * the statement and `COMMIT` pipelined on one reserved connection (one round trip). A
+   * connection that broke under it is retried on a fresh one, after a pause that lets the
+   * driver see the close (without it, a pool of one hands the dead connection out again, and a
+   * terminated backend reports itself twice: the socket error, then its 57P01). Every statement
+   * here is idempotent: one that did commit comes back as a replay.
+   */
+  async #run(statement: Statement): Promise<postgres.Row[]> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#runOnce(statement);
+      } catch (error) {
+        if (!isBrokenConnection(error) || attempt === BROKEN_CONNECTION_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
   }
 
-  /** Turn connection failures into `EmitterUnavailable`. */
-  async #guard(work: () => Promise<void>): Promise<void> {
+  async #runOnce([text, params]: Statement): Promise<postgres.Row[]> {
+    const role = this.#role;
+    const values = params as postgres.ParameterOrJSON<never>[];
+    if (role === undefined) return await this.#sql.unsafe(text, values, { prepare: true });
+    const reserved = await this.#sql.reserve();
     try {
-      await work();
+      const results = await Promise.allSettled([
+        reserved.unsafe("begin"),
+        reserved.unsafe("select set_config('role', $1, true)", [role], { prepare: true }),
+        reserved.unsafe(text, values, { prepare: true }),
+        reserved.unsafe("commit"),
+      ]);
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      return (results[2] as PromiseFulfilledResult<postgres.Row[]>).value;
+    } finally {
+      reserved.release();
+    }
+  }
+
+  /** Turn connection failures into `EmitterUnavailable`, an unknown tenant into `UnknownTenant`. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      if (this.#citus === undefined) {
+        const citus = await isCitus(this.#sql);
+        this.#citus ??= citus ? new CitusWriter(this.#sql, this.tenantId, this.#role) : null;
+      }
+      return await work();
     } catch (error) {
-      throw isUnavailable(error) ? new EmitterUnavailable(error) : error;
+      if (isUnavailable(error)) throw new EmitterUnavailable(error);
+      if (isUnknownTenant(error)) throw new UnknownTenant(this.tenantId, { cause: error });
+      throw error;
     }
   }
 }

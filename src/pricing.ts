@@ -6,105 +6,21 @@
  * @module
  */
 import { z } from "zod";
-import { toDecimal } from "./_decimal.ts";
+import { formatDecimal, toDecimal } from "./_pricing_decimal.ts";
+import type { ModelPrice, PriceOverride, PriceTable, PricingProvenance } from "./price_table.ts";
 import {
   costEur,
   findPrice,
   freezeTable,
   modelPriceFromLiteLlm,
+  priceTableDigest,
   readJsonObject,
   readOverrides,
   takenAtText,
-} from "./_price_table.ts";
-import { parseContract } from "./_validate.ts";
+} from "./_pricing_table.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import { ValidationError } from "./errors.ts";
-
-/**
- * Where a cost comes from (the kernel API's `pricing_version`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { PricingVersion } from "./pricing.ts";
- *
- * assert.equal(PricingVersion.LitellmLive, "litellm-live");
- * ```
- */
-export const PricingVersion: {
-  readonly LitellmLive: "litellm-live";
-  readonly OverridesStatic: "overrides-static";
-  readonly Unavailable: "unavailable";
-} = Object.freeze({
-  LitellmLive: "litellm-live",
-  OverridesStatic: "overrides-static",
-  Unavailable: "unavailable",
-});
-
-/** Where a cost comes from: `"litellm-live"`, `"overrides-static"` or `"unavailable"`. */
-export type PricingVersion = typeof PricingVersion[keyof typeof PricingVersion];
-
-/**
- * Where a cost stands (the kernel API's `cost_status`). `computeCost` gives `"calculated"` or
- * `"unavailable"`; `"pending"` is for a call recorded before its cost is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { CostStatus } from "./pricing.ts";
- *
- * assert.equal(CostStatus.Calculated, "calculated");
- * ```
- */
-export const CostStatus: {
-  readonly Pending: "pending";
-  readonly Calculated: "calculated";
-  readonly Unavailable: "unavailable";
-} = Object.freeze({ Pending: "pending", Calculated: "calculated", Unavailable: "unavailable" });
-
-/** Where a cost stands: `"pending"`, `"calculated"` or `"unavailable"`. */
-export type CostStatus = typeof CostStatus[keyof typeof CostStatus];
-
-/** What a price table was built from; recorded with the costs computed from it. */
-export interface PricingSnapshot {
-  /** `"litellm-live"` for a LiteLLM price map, `"overrides-static"` for overrides. */
-  readonly pricing_version: "litellm-live" | "overrides-static";
-  /** Where the prices come from (a URL, a file name, `"overrides"`). */
-  readonly source: string;
-  /** EUR per USD used to convert the LiteLLM prices; `null` for overrides (already EUR). */
-  readonly usd_to_eur: number | null;
-  /** When the prices were taken, RFC 3339 in UTC. */
-  readonly taken_at: string;
-}
-
-/** Prices that apply to a whole request once its prompt tokens exceed a threshold. */
-export interface PriceTier {
-  /** The tier applies when `prompt_tokens > above_prompt_tokens`. */
-  readonly above_prompt_tokens: number;
-  /** EUR per prompt token, exact decimal text. */
-  readonly input_eur_per_token: string;
-  /** EUR per completion token, exact decimal text. */
-  readonly output_eur_per_token: string;
-}
-
-/** The prices of one model, in EUR per token as exact decimal text (`"0.0000023"`). */
-export interface ModelPrice {
-  /** LiteLLM's `litellm_provider` (`"openai"`), used for prefixed names; `null` if unknown. */
-  readonly provider: string | null;
-  /** EUR per prompt token up to the first tier. */
-  readonly input_eur_per_token: string;
-  /** EUR per completion token up to the first tier. */
-  readonly output_eur_per_token: string;
-  /** Tiers by ascending threshold. */
-  readonly tiers: readonly PriceTier[];
-}
-
-/** A frozen price table: model name to prices, and where they come from. */
-export interface PriceTable {
-  /** What the table was built from. */
-  readonly snapshot: PricingSnapshot;
-  /** Prices by model name as the source spells it (`"gpt-4o"`, `"azure/gpt-4o"`). */
-  readonly models: Readonly<Record<string, ModelPrice>>;
-}
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** The usage to price (an `EmitLlmCallArgs` fits: other fields are ignored). */
 export interface CostRequest {
@@ -114,6 +30,12 @@ export interface CostRequest {
   readonly prompt_tokens: number;
   /** Completion (output) tokens, an integer >= 0. */
   readonly completion_tokens: number;
+  /** Prompt tokens read from the provider's cache, counted inside `prompt_tokens`. */
+  readonly cache_read_input_tokens?: number;
+  /** Prompt tokens written to the provider's cache, counted inside `prompt_tokens`. */
+  readonly cache_creation_input_tokens?: number;
+  /** Reasoning (thinking) tokens, counted inside `completion_tokens`. */
+  readonly reasoning_tokens?: number;
 }
 
 /** The cost of a call; spreads into `EmitLlmCallArgs`. */
@@ -121,7 +43,7 @@ export interface ComputedCost {
   /** EUR rounded half up to 10 decimal places; `null` when the model has no price. */
   readonly cost_eur: number | null;
   /** `"calculated"`, or `"unavailable"` when the model has no price. */
-  readonly cost_status: "calculated" | "unavailable";
+  readonly cost_status: Exclude<CostStatus, "pending">;
   /** The table's version, or `"unavailable"` when the model has no price. */
   readonly pricing_version: PricingVersion;
 }
@@ -144,22 +66,6 @@ export interface ParseLiteLlmPriceMapOptions {
   source?: string;
 }
 
-/** Static prices of one model in EUR per token (numbers or decimal text such as `"0.0000023"`). */
-export interface PriceOverride {
-  /** Provider, so that `"<provider>/<model>"` matches too; without it only the exact name does. */
-  provider?: string;
-  /** EUR per prompt token. */
-  input_eur_per_token: number | string;
-  /** EUR per completion token. */
-  output_eur_per_token: number | string;
-  /** Tiers by strictly ascending `above_prompt_tokens`. */
-  tiers?: readonly {
-    above_prompt_tokens: number;
-    input_eur_per_token: number | string;
-    output_eur_per_token: number | string;
-  }[];
-}
-
 /** Options of {@link priceTableFromOverrides}. */
 export interface PriceTableFromOverridesOptions {
   /**
@@ -176,10 +82,29 @@ export interface PriceTableFromOverridesOptions {
   takenAt?: Date;
 }
 
+const tokens = z.int().min(0);
 const costRequest = z.object({
   model: z.string().min(1),
-  prompt_tokens: z.int().min(0),
-  completion_tokens: z.int().min(0),
+  prompt_tokens: tokens,
+  completion_tokens: tokens,
+  cache_read_input_tokens: tokens.default(0),
+  cache_creation_input_tokens: tokens.default(0),
+  reasoning_tokens: tokens.default(0),
+}).check((ctx) => {
+  const r = ctx.value;
+  const issue = (path: string, message: string) =>
+    ctx.issues.push({ code: "custom", path: [path], message, input: r });
+  if (r.cache_read_input_tokens > r.prompt_tokens) {
+    issue("cache_read_input_tokens", "expected at most prompt_tokens (cache reads are inside it)");
+  } else if (r.cache_read_input_tokens + r.cache_creation_input_tokens > r.prompt_tokens) {
+    issue(
+      "cache_creation_input_tokens",
+      "expected cache reads plus cache writes at most prompt_tokens (both are inside it)",
+    );
+  }
+  if (r.reasoning_tokens > r.completion_tokens) {
+    issue("reasoning_tokens", "expected at most completion_tokens (reasoning is inside it)");
+  }
 });
 
 /**
@@ -190,13 +115,16 @@ const costRequest = z.object({
  * image, audio, embedding entries without an output price) are left out, and so is an entry
  * with a malformed price or tier: those models have no price (cost `"unavailable"`), never a
  * guessed one. Tiers come from `input_cost_per_token_above_<N>k_tokens` (or `_above_<N>_tokens`)
- * with the matching `output_cost_per_token_above_...`; a tier without an output price keeps
- * the base output price (as LiteLLM does). Cached-token, audio and reasoning prices are not
- * used. Each USD price is multiplied exactly by `usdToEur`.
+ * with the matching `output_cost_per_token_above_...`, `cache_read_input_token_cost_above_...`
+ * and `cache_creation_input_token_cost_above_...`; a tier without an output price keeps the base
+ * output price (as LiteLLM does). `tiered_pricing` lists become `ranges` (an entry priced only
+ * by them is used too). Cache read, cache creation (5-minute) and reasoning prices are kept;
+ * audio, image and per-second prices are not used. Each USD price is multiplied exactly by
+ * `usdToEur`; the snapshot's `digest` identifies the resulting EUR prices.
  *
  * @param json The parsed map (`await response.json()`) or its JSON text.
  * @param options The USD→EUR rate (required), when and where the prices were taken.
- * @returns A frozen table with `pricing_version: "litellm-live"`.
+ * @returns A frozen table with `pricing_version: "litellm-live"` and the prices' `digest`.
  * @throws {ValidationError} When `usdToEur` is not a positive number, `takenAt` is not a valid
  *   date, or `json` is not a JSON object.
  *
@@ -282,20 +210,30 @@ export function priceTableFromOverrides(
 }
 
 /**
- * The EUR cost of one call. The model is looked up by its exact name; failing that, a name
- * with a provider prefix (`"openai/gpt-4o"`) matches the entry without it (`"gpt-4o"`) only if
- * that entry's provider is the prefix: one prefix is stripped, never a match across providers.
- * When `prompt_tokens` exceeds a tier's threshold (128,000 is still the base price; 128,001 is
- * the tier), all tokens of the call are priced at that tier. The cost is computed exactly and
- * rounded half up to 10 decimal places; `cost_eur` is the nearest double, and `String(cost_eur)`
- * is that exact decimal for every cost below 100,000 EUR (15 significant digits).
+ * The EUR cost of one call, as LiteLLM bills it (README "Pricing" lists the rules). The model
+ * is looked up by its exact name; failing that, a name with a provider prefix
+ * (`"openai/gpt-4o"`) matches the entry without it (`"gpt-4o"`) only if that entry's provider is
+ * the prefix: one prefix is stripped, never a match across providers. The prompt tokens choose
+ * the prices of the whole call: a `tiered_pricing` range, else the highest
+ * `_above_<N>_tokens` tier they exceed (128,000 is still the base price; 128,001 is the tier).
+ * Each token is priced once, at its class's price: cache reads and cache writes (inside
+ * `prompt_tokens`) at the cache prices, the rest of the prompt at the input price, reasoning
+ * tokens (inside `completion_tokens`) at the reasoning price, the rest at the output price; a
+ * class without a price in the entry takes the input (or output) price, never 0. The cost is
+ * computed exactly and rounded half up to 10 decimal places; `cost_eur` is the nearest double,
+ * and `String(cost_eur)` is that exact decimal for every cost below 100,000 EUR.
+ *
+ * The result spreads into `EmitLlmCallArgs`, so it holds nothing else; where the numbers come
+ * from is the table's {@link pricingProvenance}.
  *
  * @param request The model and token counts (an `EmitLlmCallArgs` fits).
  * @param table The price table.
  * @returns `calculated` with the cost, or `unavailable` with `cost_eur: null` for a model
  *   without a price (never 0).
- * @throws {ValidationError} When a token count is not an integer >= 0 or the model is empty;
- *   also when a hand-built table holds a price that is not decimal text.
+ * @throws {ValidationError} When a token count is not an integer >= 0, the model is empty, cache
+ *   reads exceed `prompt_tokens`, cache reads plus writes exceed it, or reasoning tokens exceed
+ *   `completion_tokens` (the issue names the field); also when a hand-built table holds a price
+ *   that is not decimal text.
  *
  * @example Unknown models get no number
  * ```ts
@@ -309,14 +247,35 @@ export function priceTableFromOverrides(
  *   pricing_version: "unavailable",
  * });
  * ```
+ *
+ * @example Cache and reasoning tokens, each priced once
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { computeCost, priceTableFromOverrides } from "./pricing.ts";
+ *
+ * const table = priceTableFromOverrides({
+ *   m: {
+ *     input_eur_per_token: "0.000001",
+ *     output_eur_per_token: "0.000004",
+ *     cache_read_eur_per_token: "0.0000001",
+ *     reasoning_eur_per_token: "0.00001",
+ *   },
+ * });
+ * const cost = computeCost({
+ *   model: "m",
+ *   prompt_tokens: 1000, // 600 read from the cache, 100 written to it (input price: none given)
+ *   cache_read_input_tokens: 600,
+ *   cache_creation_input_tokens: 100,
+ *   completion_tokens: 50, // 20 of them reasoning
+ *   reasoning_tokens: 20,
+ * }, table);
+ * // 300 × 0.000001 + 600 × 0.0000001 + 100 × 0.000001 + 30 × 0.000004 + 20 × 0.00001
+ * assert.equal(cost.cost_eur, 0.00078);
+ * ```
  */
 export function computeCost(request: CostRequest, table: PriceTable): ComputedCost {
-  const { model, prompt_tokens, completion_tokens } = parseContract(
-    costRequest,
-    "CostRequest",
-    request,
-  );
-  const found = findPrice(model, table.models);
+  const parsed = parseContract(costRequest, "CostRequest", request);
+  const found = findPrice(parsed.model, table.models);
   if (found === undefined) {
     return Object.freeze({
       cost_eur: null,
@@ -325,8 +284,56 @@ export function computeCost(request: CostRequest, table: PriceTable): ComputedCo
     });
   }
   return Object.freeze({
-    cost_eur: costEur(found, prompt_tokens, completion_tokens),
+    cost_eur: costEur(found, {
+      prompt: parsed.prompt_tokens,
+      completion: parsed.completion_tokens,
+      cacheRead: parsed.cache_read_input_tokens,
+      cacheCreation: parsed.cache_creation_input_tokens,
+      reasoning: parsed.reasoning_tokens,
+    }),
     cost_status: "calculated",
     pricing_version: table.snapshot.pricing_version,
+  });
+}
+
+/**
+ * Where the costs computed from `table` come from: what the `PostgresKernelEmitter` records in
+ * the `pricing_snapshots` row its calls refer to (give it the same table: `priceTable` option).
+ *
+ * @param table The price table the costs were computed with.
+ * @returns The table's version, source, `taken_at`, USD→EUR rate as decimal text (`null` for
+ *   overrides) and digest (the snapshot's, or computed from `models` when a hand-built table
+ *   has none).
+ * @throws {NonJsonValueError} When a hand-built table without a digest holds a value that is
+ *   not JSON.
+ *
+ * @example The provenance of a LiteLLM table
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseLiteLlmPriceMap, pricingProvenance } from "./pricing.ts";
+ *
+ * const map = { "gpt-4o": { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 } };
+ * const table = parseLiteLlmPriceMap(map, {
+ *   usdToEur: 0.9234,
+ *   takenAt: new Date("2025-03-01T06:00:00Z"),
+ *   source: "litellm@v1.74.0",
+ * });
+ * const provenance = pricingProvenance(table);
+ * assert.equal(provenance.fx_usd_eur, "0.9234");
+ * assert.equal(provenance.taken_at, "2025-03-01T06:00:00.000Z");
+ * assert.match(provenance.digest, /^[0-9a-f]{64}$/);
+ * const cheaper = parseLiteLlmPriceMap(map, { usdToEur: 0.9 });
+ * assert.notEqual(pricingProvenance(cheaper).digest, provenance.digest); // other EUR prices
+ * ```
+ */
+export function pricingProvenance(table: PriceTable): PricingProvenance {
+  const { pricing_version, source, taken_at, usd_to_eur, digest } = table.snapshot;
+  const rate = usd_to_eur === null ? undefined : toDecimal(usd_to_eur);
+  return Object.freeze({
+    pricing_version,
+    source,
+    taken_at,
+    fx_usd_eur: rate === undefined ? null : formatDecimal(rate),
+    digest: digest ?? priceTableDigest(table.models),
   });
 }

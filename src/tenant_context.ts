@@ -6,7 +6,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { parseTenantId } from "./_tenant_id.ts";
+import { parseTenantId } from "./_contract_schema_fields.ts";
 import { ContextMissingError } from "./errors.ts";
 
 const storage = new AsyncLocalStorage<string>();

@@ -6,8 +6,19 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { checked, mint } from "./_trace_value.ts";
-import { formatTracestate, parseTraceparentFields, parseTracestate, randomHexId } from "./_w3c.ts";
+import { fallbackTraceContext } from "./_trace_context_fallback.ts";
+import { z } from "zod";
+import { spanId, traceId } from "./_contract_schema_fields.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import {
+  formatTracestate,
+  MAX_TRACESTATE_MEMBERS,
+  parseTraceparentFields,
+  parseTracestate,
+  randomHexId,
+  TRACESTATE_KEY_PATTERN,
+  TRACESTATE_VALUE_PATTERN,
+} from "./_trace_context_w3c.ts";
 import { ContextMissingError } from "./errors.ts";
 
 /**
@@ -28,6 +39,23 @@ export interface TraceContext {
 }
 
 const storage = new AsyncLocalStorage<TraceContext>();
+
+const TraceContextSchema = z.strictObject({
+  traceId: traceId(),
+  spanId: spanId(),
+  parentSpanId: spanId().optional(),
+  traceFlags: z.int().min(0).max(255),
+  traceState: z.array(z.tuple([
+    z.string().regex(TRACESTATE_KEY_PATTERN, "expected a W3C tracestate key"),
+    z.string().regex(TRACESTATE_VALUE_PATTERN, "expected a W3C tracestate value"),
+  ])).max(MAX_TRACESTATE_MEMBERS).refine(
+    (entries) => new Set(entries.map(([key]) => key)).size === entries.length,
+    "expected unique keys",
+  ),
+});
+
+/** The contexts {@link mint} made: valid and frozen, so they need no second check. */
+const minted = new WeakSet<TraceContext>();
 
 /**
  * Run `fn` with `ctx` as the current trace context, across its `await`s, timers and promises.
@@ -56,7 +84,9 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
 }
 
 /**
- * The current trace context, or `undefined` outside {@link withTraceContext}.
+ * The current trace context, or `undefined` outside {@link withTraceContext}. With the
+ * OpenTelemetry bridge installed (`installOtelTraceContext` of `@tracepulse/plm-shared/otel`),
+ * the active OpenTelemetry span's context is current when no {@link withTraceContext} scope is.
  *
  * @returns The frozen current context, if any.
  *
@@ -69,7 +99,10 @@ export function withTraceContext<T>(ctx: TraceContext, fn: () => T): T {
  * ```
  */
 export function currentTraceContext(): TraceContext | undefined {
-  return storage.getStore();
+  const ctx = storage.getStore();
+  if (ctx !== undefined) return ctx;
+  const fallback = fallbackTraceContext();
+  return fallback === undefined ? undefined : checked(fallback as TraceContext);
 }
 
 /**
@@ -88,7 +121,7 @@ export function currentTraceContext(): TraceContext | undefined {
  * ```
  */
 export function requireTraceContext(): TraceContext {
-  const ctx = storage.getStore();
+  const ctx = currentTraceContext();
   if (ctx === undefined) throw new ContextMissingError("trace");
   return ctx;
 }
@@ -137,7 +170,7 @@ export function newTraceContext(): TraceContext {
  * ```
  */
 export function childSpan(parent?: TraceContext): TraceContext {
-  const from = parent === undefined ? storage.getStore() : checked(parent);
+  const from = parent === undefined ? currentTraceContext() : checked(parent);
   if (from === undefined) return newTraceContext();
   return mint({
     traceId: from.traceId,
@@ -267,4 +300,26 @@ export function injectTraceContext(headers: Headers, ctx?: TraceContext): Header
   if (send.traceState.length > 0) headers.set("tracestate", formatTracestate(send.traceState));
   else headers.delete("tracestate");
   return headers;
+}
+
+/** Freeze a context built from valid parts (its `traceState` and entries too) and remember it. */
+function mint(ctx: TraceContext): TraceContext {
+  const result = Object.freeze({
+    ...ctx,
+    traceState: Object.freeze(ctx.traceState.map((entry) => Object.freeze([...entry] as const))),
+  });
+  minted.add(result);
+  return result;
+}
+
+/**
+ * A checked frozen context: `ctx` itself when {@link mint} made it, else a validated copy.
+ *
+ * @throws {ValidationError} When `ctx` is not a valid trace context.
+ */
+function checked(ctx: TraceContext): TraceContext {
+  if (minted.has(ctx)) return ctx;
+  const parsed = parseContract(TraceContextSchema, "TraceContext", ctx);
+  if (parsed.parentSpanId === undefined) delete parsed.parentSpanId;
+  return mint(parsed);
 }

@@ -13,9 +13,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { IdempotencyConflict, ValidationError } from "../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../src/idempotency.ts";
+import { IdempotencyConflict, TenantMismatch, ValidationError } from "../src/errors.ts";
+import { withTenant } from "../src/tenant_context.ts";
+import { idempotencyKeyToString } from "../src/idempotency.ts";
 import type { EventTable, KernelEmitter } from "../src/kernel_api.ts";
+import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "./_helpers.ts";
 
 /** One emitter for one tenant, plus what the suite needs to observe it. */
 export interface EmitterHarness {
@@ -30,7 +32,8 @@ export interface EmitterHarness {
 /** Opens a harness whose emitter writes for `tenantId` (a fresh lowercase UUID). */
 export type OpenEmitter = (tenantId: string) => Promise<EmitterHarness>;
 
-type Args = Record<string, unknown> & { idempotency_key: Record<string, string> };
+/** Arguments of any of the four methods. */
+type Args = Parameters<KernelEmitter[keyof KernelEmitter]>[0];
 
 interface Method {
   readonly name: keyof KernelEmitter;
@@ -39,80 +42,35 @@ interface Method {
   readonly args: (tenantId: string, traceId: string, variant?: number) => Args;
 }
 
-const SPAN = "00f067aa0ba902b7";
-
-function key(tenantId: string, traceId: string, eventType: string, content: unknown) {
-  return {
-    tenant_id: tenantId,
-    trace_id: traceId,
-    span_id: SPAN,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
-  };
-}
-
 const TELEMETRY: Method = {
   name: "emitTelemetry",
   table: "telemetry_events",
-  args: (tenantId, traceId, variant = 0) => {
-    const payload = { skill: "bom-diff", step: variant };
-    return {
-      event_type: "skill.run.started",
-      span_id: SPAN,
-      capability: "read.bom",
-      payload,
-      idempotency_key: key(tenantId, traceId, "skill.run.started", payload),
-    };
-  },
+  args: (tenantId, traceId, variant = 0) =>
+    telemetry(tenantId, { traceId, payload: { skill: "bom-diff", step: variant } }),
 };
 
 const GOVERNANCE: Method = {
   name: "emitGovernance",
   table: "telemetry_events",
-  args: (tenantId, traceId, variant = 0) => {
-    const payload = { approver: `u-${variant}` };
-    return {
-      governance_event_type: "hitl.approved",
-      span_id: SPAN,
-      payload,
-      idempotency_key: key(tenantId, traceId, "hitl.approved", payload),
-    };
-  },
+  args: (tenantId, traceId, variant = 0) =>
+    governance(tenantId, { traceId, payload: { approver: `u-${variant}` } }),
 };
 
 const LLM_CALL: Method = {
   name: "recordLlmCall",
   table: "llm_calls",
-  args: (tenantId, traceId, variant = 0) => {
-    const call = {
-      model: "gpt-4o",
-      prompt_tokens: 1200 + variant,
-      completion_tokens: 300,
-      pricing_version: "litellm-live",
-      cost_eur: 0.0125,
-      cost_status: "calculated",
-    };
-    return { span_id: SPAN, ...call, idempotency_key: key(tenantId, traceId, "llm.call", call) };
-  },
+  args: (tenantId, traceId, variant = 0) =>
+    llmCall(tenantId, { traceId, call: { prompt_tokens: 1200 + variant } }),
 };
 
 const CONNECTOR_CALL: Method = {
   name: "recordConnectorCall",
   table: "connector_calls",
-  args: (tenantId, traceId, variant = 0) => {
-    const call = {
-      connector_id: "3dx-rest",
-      capability: "read.parts",
-      envelope: { part: `P-${variant}` },
-      pricing_version: "unavailable",
-      cost_status: "unavailable",
-    };
-    return {
-      span_id: SPAN,
-      ...call,
-      idempotency_key: key(tenantId, traceId, "connector.call", call),
-    };
-  },
+  args: (tenantId, traceId, variant = 0) =>
+    connectorCall(tenantId, {
+      traceId,
+      call: { ...NO_COST, envelope: { part: `P-${variant}` } },
+    }),
 };
 
 const METHODS: readonly Method[] = [TELEMETRY, GOVERNANCE, LLM_CALL, CONNECTOR_CALL];
@@ -120,10 +78,6 @@ const TABLES: readonly EventTable[] = ["telemetry_events", "llm_calls", "connect
 
 function emit(emitter: KernelEmitter, method: Method, args: unknown): Promise<void> {
   return (emitter[method.name] as (args: unknown) => Promise<void>).call(emitter, args);
-}
-
-function newTraceId(): string {
-  return crypto.randomUUID().replaceAll("-", "");
 }
 
 function isConflict(error: unknown, table: EventTable, args: Args): boolean {
@@ -262,6 +216,24 @@ export async function kernelEmitterSuite(t: Deno.TestContext, open: OpenEmitter)
       }
       assert.deepEqual(await counts(harness), before);
     });
+
+    await t.step(
+      "a write inside withTenant of another tenant is refused; nothing is stored",
+      async () => {
+        const before = await counts(harness);
+        for (const method of METHODS) {
+          const args = method.args(tenantId, newTraceId());
+          await withTenant(crypto.randomUUID(), async () => {
+            await assert.rejects(() => emit(emitter, method, args), TenantMismatch);
+          });
+          await withTenant(tenantId, () => emit(emitter, method, args));
+        }
+        const stored = TABLES.map((table, i) =>
+          before[i] + METHODS.filter((method) => method.table === table).length
+        );
+        assert.deepEqual(await counts(harness), stored);
+      },
+    );
 
     await t.step(
       "two tenants with the same trace, span and event type do not conflict",

@@ -3,14 +3,16 @@
  * or on an embedded PGlite when `PG_DSN` is unset.
  *
  * ```ts ignore
- * import { openTestDatabase } from "./_pg.ts";
+ * import { isEmbedded, openTestDatabase } from "./_pg.ts";
  *
- * Deno.test("something() behaviour", async (t) => {
+ * Deno.test("something() behaviour", async () => {
  *   await using db = await openTestDatabase(); // migrated to the latest revision
  *   await db.sql`insert into tenants (id, name) values (${id}, 'a')`; // superuser, no RLS
  *   await tenantScoped(db.writer, id, (tx) => tx`select * from runs`); // RLS applies
- *   if (db.skipOnEmbedded(t, "needs a second login")) return;
  * });
+ *
+ * // A test that needs a real server is ignored on PGlite (reported as ignored, not passed):
+ * Deno.test({ name: "...", ignore: isEmbedded(), async fn() { ... } });
  * ```
  *
  * With `PG_DSN` (a superuser DSN, e.g. `postgres://postgres@127.0.0.1:5432/postgres`) each call
@@ -53,11 +55,6 @@ export interface TestDatabase {
    * `plm_kernel_writer` if that role exists.
    */
   migrate(options?: MigrateOptions): Promise<MigrationStep[]>;
-  /**
-   * On PGlite, record `reason` as a visible skip and return `true` (the caller returns);
-   * on a server, return `false`.
-   */
-  skipOnEmbedded(t: Deno.TestContext, reason: string): boolean;
   /** Close the clients and drop the database and the login role (PGlite: stop it). */
   close(): Promise<void>;
   /** Same as `close`, for `await using`. */
@@ -114,10 +111,6 @@ async function openEmbedded(): Promise<TestDatabase> {
     writerRole: "postgres",
     writer: pg.sql,
     migrate: (options) => migrate(pg.sql, options),
-    skipOnEmbedded(t, reason) {
-      console.log(`SKIPPED on PGlite: ${t.name}: ${reason} (set PG_DSN to run it)`);
-      return true;
-    },
     close: () => pg.close(),
     [Symbol.asyncDispose]: () => pg.close(),
   };
@@ -172,7 +165,6 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
       }
       return steps;
     },
-    skipOnEmbedded: () => false,
     close,
     [Symbol.asyncDispose]: close,
   };

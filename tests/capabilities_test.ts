@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  Capability,
-  isCapability,
-  loadCapabilities,
-  parseCapabilities,
-} from "../src/capabilities.ts";
+import { loadCapabilities, parseCapabilities } from "../src/capabilities.ts";
 import { CapabilitiesError } from "../src/errors.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/capabilities/${name}`, import.meta.url);
@@ -30,15 +25,6 @@ function withItem(...lines: string[]): string {
   return ["version: 1", "capabilities:", `  - ${first}`, ...rest.map((l) => `    ${l}`), ""]
     .join("\n");
 }
-
-Deno.test("isCapability() accepts built-in and x. tags only", () => {
-  for (const tag of Object.values(Capability)) assert.equal(isCapability(tag), true, tag);
-  assert.equal(isCapability("x.acme.export"), true);
-  assert.equal(isCapability("acme.export"), false);
-  assert.equal(isCapability("x"), false);
-  assert.equal(isCapability("Read.parts"), false);
-  assert.equal(isCapability("read.parts."), false);
-});
 
 Deno.test("loadCapabilities() returns a frozen registry of a valid file", async (t) => {
   const registry = await loadCapabilities(fixture("good.yaml"));

@@ -13,7 +13,13 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const FIXTURES = join(ROOT, "tests/fixtures/conformance");
 /** The tools the check task runs (and what they import). */
-const CHECK_TOOLS = ["lint_plugin.ts", "_boundary.ts", "check_boundaries.ts"];
+const CHECK_TOOLS = [
+  "lint_plugin.ts",
+  "_boundary.ts",
+  "_module_graph.ts",
+  "check_boundaries.ts",
+  "check_cycles.ts",
+];
 
 /** Violation fixture (tests/fixtures/conformance/violations/<name>) → what the output says. */
 const VIOLATIONS: Record<string, RegExp> = {
@@ -23,6 +29,7 @@ const VIOLATIONS: Record<string, RegExp> = {
   undocumented_export: /error\[missing-jsdoc\]/,
   insert_outside_boundary: /error\[insert\]: src\/pricing\.ts:14 writes to "pricing_snapshots"/,
   entry_reaches_driver: /error\[graph\]: mod\.ts reaches the PostgreSQL driver/,
+  import_cycle: /error\[cycle\]: import cycle: src\/_pricing_round\.ts -> src\/pricing\.ts -> /,
   slow_type: /error\[no-slow-types\]/,
   missing_license: /error\[missing-license\]/,
 };
@@ -31,6 +38,7 @@ Deno.test("deno task check passes a package that keeps every rule", async () => 
   const { code, output } = await checkPackage();
   assert.equal(code, 0, output);
   assert.match(output, /SQL boundary holds/);
+  assert.match(output, /No import cycle/);
   assert.match(output, /Dry run complete/);
 });
 

@@ -1,57 +1,26 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { computeContentHash } from "../src/idempotency.ts";
+import type { ContractSchema } from "../src/contract_schema.ts";
 import {
-  type ContractSchema,
   EmitConnectorCallArgs,
   EmitGovernanceArgs,
   EmitLlmCallArgs,
   EmitTelemetryArgs,
 } from "../src/kernel_api.ts";
+import { connectorCall, governance, llmCall, NO_COST, telemetry } from "./_helpers.ts";
 
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
-const SPAN = "00f067aa0ba902b7";
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-function key(eventType: string, content: unknown = {}) {
-  return {
-    tenant_id: TENANT,
-    trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-    span_id: SPAN,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
-  };
-}
-
-const TELEMETRY = {
-  event_type: "skill.run.started",
-  span_id: SPAN,
-  capability: "read.bom",
-  payload: { skill: "bom-diff" },
-  idempotency_key: key("skill.run.started"),
-};
-const GOVERNANCE = {
-  governance_event_type: "hitl.approved",
-  span_id: SPAN,
-  idempotency_key: key("hitl.approved"),
-};
-const LLM_CALL = {
-  span_id: SPAN,
-  model: "gpt-4o",
-  prompt_tokens: 1200,
-  completion_tokens: 300,
-  pricing_version: "litellm-live",
-  cost_eur: 0.0125,
-  cost_status: "calculated",
-  idempotency_key: key("llm.call"),
-};
-const CONNECTOR_CALL = {
-  span_id: SPAN,
-  connector_id: "3dx-rest",
-  capability: "read.parts",
-  pricing_version: "unavailable",
-  cost_status: "unavailable",
-  idempotency_key: key("connector.call"),
-};
+const TELEMETRY = telemetry(TENANT, { traceId: TRACE });
+/** Without `payload`, which defaults to `{}`. */
+const { payload: _payload, ...GOVERNANCE } = governance(TENANT, { traceId: TRACE });
+const LLM_CALL = llmCall(TENANT, { traceId: TRACE });
+/** Without `envelope`, which defaults to `{}`. */
+const { envelope: _envelope, ...CONNECTOR_CALL } = connectorCall(TENANT, {
+  traceId: TRACE,
+  call: NO_COST,
+});
 
 /** The paths a schema's issues name; an unknown field is named as `<object>.<field>`. */
 function issuePaths(schema: ContractSchema<unknown>, value: unknown): string[] {

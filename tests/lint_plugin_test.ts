@@ -11,7 +11,6 @@ const FORMS: Record<string, string> = {
   "dynamic import of a plain template": "export const load = () => import(`postgres`);",
   "import() type": `export type Sql = import("postgres").Sql;`,
   "require()": `const postgres = require("postgres");`,
-  "ley": `import ley from "ley";`,
   "PGlite": `import { PGlite } from "@electric-sql/pglite";`,
   "pglite-socket": `import { PGLiteSocketServer } from "npm:@electric-sql/pglite-socket@0.2.17";`,
 };
@@ -32,7 +31,7 @@ Deno.test("plm/sql-boundary rejects every form of driver import outside the boun
 });
 
 Deno.test("plm/sql-boundary rejects drivers in entry points and internal helpers", () => {
-  for (const path of ["mod.ts", "postgres.ts", "src/_json.ts", "src/db/extra.ts"]) {
+  for (const path of ["mod.ts", "postgres.ts", "src/_idempotency_json.ts", "src/db/extra.ts"]) {
     assert.equal(lint(path, FORMS["static import"]).length, 1, path);
   }
 });
@@ -55,9 +54,9 @@ Deno.test("plm/sql-boundary allows the boundary files, migrations, tests, bench 
 });
 
 Deno.test("plm/sql-boundary lets only the PGlite starter import @electric-sql, not postgres", () => {
-  assert.deepEqual(lint("src/_embedded.ts", FORMS["PGlite"]), []);
-  assert.deepEqual(lint("src/_embedded.ts", FORMS["pglite-socket"]), []);
-  assert.equal(lint("src/_embedded.ts", FORMS["static import"]).length, 1);
+  assert.deepEqual(lint("src/_db_embedded.ts", FORMS["PGlite"]), []);
+  assert.deepEqual(lint("src/_db_embedded.ts", FORMS["pglite-socket"]), []);
+  assert.equal(lint("src/_db_embedded.ts", FORMS["static import"]).length, 1);
 });
 
 Deno.test("plm/sql-boundary ignores other packages and look-alike names", () => {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { digestBytes, readAll } from "../src/_artifact_store_body.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "../src/errors.ts";
 import { LocalFilesystemBackend } from "../src/local_filesystem_backend.ts";
 import { artifactSuite } from "./_artifact_suite.ts";
@@ -30,7 +31,6 @@ Deno.test("LocalFilesystemBackend conformance", async (t) => {
     await artifactSuite(t, new LocalFilesystemBackend({ root }), {
       prefix: "suite/",
       uriScheme: "file:",
-      listsInByteOrder: true,
       leftovers: () => tempFiles(root),
     });
     assert.deepEqual(await tempFiles(root), []);
@@ -43,7 +43,10 @@ Deno.test("LocalFilesystemBackend stores plain files with a hidden sidecar", asy
     const stored = await store.put("docs/a.txt", text("plain bytes"), plain);
     assert.equal(await readFile(join(root, "docs", "a.txt"), "utf8"), "plain bytes");
     assert.equal(await readFile(fileURLToPath(stored.uri), "utf8"), "plain bytes");
-    assert.deepEqual((await readdir(join(root, "docs"))).sort(), [".plm-meta.a.txt.json", "a.txt"]);
+    const names = (await readdir(join(root, "docs"))).sort();
+    assert.equal(names.length, 2);
+    assert.match(names[0], /^\.plm-meta-\d+\.a\.txt\.json$/);
+    assert.equal(names[1], "a.txt");
     assert.deepEqual((await Array.fromAsync(store.list())).map((e) => e.key), ["docs/a.txt"]);
   });
 });
@@ -155,5 +158,121 @@ Deno.test("LocalFilesystemBackend put() in a killed process leaves no visible ar
     assert.deepEqual(await Array.fromAsync(store.list()), []);
     await store.put("runs/killed.bin", text("retried"), plain);
     assert.equal(new TextDecoder().decode(await store.getBytes("runs/killed.bin")), "retried");
+  });
+});
+
+Deno.test("LocalFilesystemBackend never leaves the root while a directory is swapped for a symlink", async () => {
+  await withRoot(async (root) => {
+    const outside = await mkdtemp(join(tmpdir(), "plm-outside-"));
+    try {
+      const store = new LocalFilesystemBackend({ root });
+      await store.put("d/secret.txt", text("inside"), plain);
+      // Bait outside: a file with sidecars of both layouts, so a read that strays succeeds.
+      await writeFile(join(outside, "secret.txt"), "outside secret");
+      const { ino } = await stat(join(outside, "secret.txt"), { bigint: true });
+      const sidecar = JSON.stringify({ v: 1, sha256: "0".repeat(64), contentType: "text/plain" });
+      await writeFile(join(outside, `.plm-meta-${ino}.secret.txt.json`), sidecar);
+      await writeFile(join(outside, ".plm-meta.secret.txt.json"), sidecar);
+      await writeFile(join(outside, "bait.txt"), "bait");
+      const baseline = (await readdir(outside)).sort();
+
+      // A separate process swaps root/d for a symlink to `outside` and back, as fast as it can.
+      const swapper = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `
+          import { renameSync, symlinkSync, unlinkSync } from "node:fs";
+          const [d, hidden, target] = ${
+            JSON.stringify([join(root, "d"), join(root, "d-hidden"), outside])
+          };
+          const step = (fn) => { try { fn(); } catch {} };
+          for (;;) {
+            step(() => renameSync(d, hidden));
+            step(() => symlinkSync(target, d));
+            step(() => unlinkSync(d));
+            step(() => renameSync(hidden, d));
+          }`,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      let operations = 0;
+      let strayed: string | undefined;
+      try {
+        const until = Date.now() + 4000;
+        while (Date.now() < until && !strayed) {
+          const n = operations++;
+          const outcomes = await Promise.allSettled([
+            store.put(`d/p-${n}.txt`, text("new"), plain),
+            store.getBytes("d/secret.txt"),
+            store.head("d/secret.txt"),
+            store.delete("d/bait.txt"),
+          ]);
+          const read = outcomes[1];
+          if (read.status === "fulfilled" && new TextDecoder().decode(read.value) !== "inside") {
+            strayed = "get() read a file outside the root";
+          }
+          const head = outcomes[2];
+          if (head.status === "fulfilled" && head.value.sha256 === "0".repeat(64)) {
+            strayed = "head() read metadata outside the root";
+          }
+          const names = (await readdir(outside)).sort();
+          if (JSON.stringify(names) !== JSON.stringify(baseline)) {
+            strayed = `the outside directory changed: ${names.join(", ")}`;
+          }
+        }
+      } finally {
+        swapper.kill("SIGKILL");
+        await swapper.status;
+      }
+      assert.equal(strayed, undefined);
+      assert.ok(operations > 50, `only ${operations} rounds ran`);
+      assert.equal(await readFile(join(outside, "bait.txt"), "utf8"), "bait");
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+Deno.test("LocalFilesystemBackend overwrites are all-or-nothing: bytes and metadata of one write", async (t) => {
+  await withRoot(async (root) => {
+    const store = new LocalFilesystemBackend({ root });
+    const check = async () => {
+      const content = await store.get("k.bin");
+      const bytes = new TextDecoder().decode(await readAll(content.body));
+      assert.equal(content.contentType, `text/plain; v=${bytes}`, "metadata of another write");
+      assert.equal(content.sha256, digestBytes(text(bytes)).sha256);
+      assert.equal(content.size, bytes.length);
+    };
+
+    await t.step("32 concurrent overwrites of one key, 20 rounds", async () => {
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(
+          Array.from({ length: 32 }, (_, i) => {
+            const value = `${round}-${i}`.repeat(1 + (i % 7));
+            return store.put("k.bin", text(value), { contentType: `text/plain; v=${value}` });
+          }),
+        );
+        await check();
+      }
+      const names = await readdir(root);
+      assert.equal(names.filter((name) => name.startsWith(".plm-meta")).length, 1, names.join());
+      assert.deepEqual(await tempFiles(root), []);
+    });
+
+    await t.step("a body that fails midway leaves the previous artifact whole", async () => {
+      await store.put("k.bin", text("before"), { contentType: "text/plain; v=before" });
+      const failure = new Error("body broke");
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(text("after-"));
+          controller.error(failure);
+        },
+      });
+      await assert.rejects(store.put("k.bin", body, plain), (error) => error === failure);
+      await check();
+      assert.equal(new TextDecoder().decode(await store.getBytes("k.bin")), "before");
+      assert.deepEqual(await tempFiles(root), []);
+    });
   });
 });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../src/errors.ts";
-import { computeContentHash, idempotencyKeyToString } from "../src/idempotency.ts";
+import { idempotencyKeyToString } from "../src/idempotency.ts";
 import { MemoryKernelEmitter } from "../src/memory_kernel_emitter.ts";
 import { kernelEmitterSuite } from "./_emitter_suite.ts";
+import { telemetry } from "./_helpers.ts";
 
 Deno.test("MemoryKernelEmitter passes the emitter suite", (t) =>
   kernelEmitterSuite(t, (tenantId) => {
@@ -16,20 +17,10 @@ Deno.test("MemoryKernelEmitter passes the emitter suite", (t) =>
 
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
 
-function telemetry(payload: Record<string, unknown>) {
-  return {
-    event_type: "skill.run.started",
-    span_id: "00f067aa0ba902b7",
-    capability: "read.bom",
-    payload,
-    idempotency_key: {
-      tenant_id: TENANT,
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      event_type: "skill.run.started",
-      content_hash: computeContentHash(payload),
-    },
-  };
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+function withPayload(payload: Record<string, unknown>) {
+  return telemetry(TENANT, { traceId: TRACE, payload });
 }
 
 Deno.test("MemoryKernelEmitter() refuses a bad tenant id at construction", () => {
@@ -46,7 +37,7 @@ Deno.test("MemoryKernelEmitter() refuses a bad tenant id at construction", () =>
 Deno.test("MemoryKernelEmitter.rows() behaviour", async (t) => {
   await t.step("gives the stored columns and the parsed arguments", async () => {
     const emitter = new MemoryKernelEmitter({ tenantId: TENANT });
-    const args = telemetry({ skill: "bom-diff" });
+    const args = withPayload({ skill: "bom-diff" });
     await emitter.emitTelemetry(args);
     const [row] = emitter.rows("telemetry_events");
     assert.deepEqual(row, {
@@ -65,7 +56,7 @@ Deno.test("MemoryKernelEmitter.rows() behaviour", async (t) => {
   await t.step("rows are frozen copies: the caller's later changes do not reach them", async () => {
     const emitter = new MemoryKernelEmitter({ tenantId: TENANT });
     const payload = { parts: ["P-1"] };
-    await emitter.emitTelemetry(telemetry(payload));
+    await emitter.emitTelemetry(withPayload(payload));
     payload.parts.push("P-2");
     const rows = emitter.rows("telemetry_events");
     const row = rows[0];
@@ -78,7 +69,7 @@ Deno.test("MemoryKernelEmitter.rows() behaviour", async (t) => {
   await t.step("a snapshot does not change when more events arrive", async () => {
     const emitter = new MemoryKernelEmitter({ tenantId: TENANT });
     const snapshot = emitter.rows("telemetry_events");
-    await emitter.emitTelemetry(telemetry({}));
+    await emitter.emitTelemetry(withPayload({}));
     assert.equal(snapshot.length, 0);
     assert.equal(emitter.rows("telemetry_events").length, 1);
   });

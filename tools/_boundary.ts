@@ -9,14 +9,17 @@
  */
 
 /**
- * Files of the shipped package that may import a PostgreSQL driver (`postgres`, `ley`,
+ * Files of the shipped package that may import a PostgreSQL driver (`postgres`,
  * `@electric-sql/*`) and contain `INSERT INTO` an event table.
  */
 export const BOUNDARY_FILES: readonly string[] = [
   "src/db.ts",
   "src/postgres_kernel_emitter.ts",
   "src/_postgres_citus.ts",
+  "src/_postgres_lifecycle.ts",
+  "src/tenants.ts",
   "src/migrate.ts",
+  "src/_migrate_roles.ts",
 ];
 
 /**
@@ -29,7 +32,7 @@ export const BOUNDARY_DIRS: readonly string[] = ["migrations/", "tests/", "bench
  * Extra files that may import the embedded PostgreSQL (`@electric-sql/*`) but not postgres.js:
  * the PGlite starter that serves a throwaway database when no PG_DSN is set.
  */
-export const EMBEDDED_FILES: readonly string[] = ["src/_embedded.ts"];
+export const EMBEDDED_FILES: readonly string[] = ["src/_db_embedded.ts"];
 
 /** Event tables that only the boundary files may insert into. */
 export const EVENT_TABLES: readonly string[] = [
@@ -39,8 +42,11 @@ export const EVENT_TABLES: readonly string[] = [
   "pricing_snapshots",
 ];
 
-/** The driver families the boundary guards: postgres.js and ley, PGlite, the AWS S3 SDK. */
-export type DriverFamily = "postgres" | "embedded" | "s3";
+/**
+ * The driver families the boundary guards: postgres.js, PGlite, the AWS S3 SDK, and
+ * OpenTelemetry (`@opentelemetry/*`, an optional peer that only ./otel may load).
+ */
+export type DriverFamily = "postgres" | "embedded" | "s3" | "otel";
 
 /**
  * Which driver family an import specifier loads, or `undefined` for anything else.
@@ -49,9 +55,10 @@ export type DriverFamily = "postgres" | "embedded" | "s3";
  */
 export function driverFamily(specifier: string): DriverFamily | undefined {
   const name = packageName(specifier);
-  if (name === "postgres" || name === "ley") return "postgres";
+  if (name === "postgres") return "postgres";
   if (name?.startsWith("@electric-sql/")) return "embedded";
   if (name?.startsWith("@aws-sdk/")) return "s3";
+  if (name?.startsWith("@opentelemetry/")) return "otel";
   return undefined;
 }
 

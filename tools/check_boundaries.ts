@@ -7,7 +7,8 @@
  *   spacing, with quoted or schema-qualified names. Scans .ts/.js/.sql-like files.
  * - **graph**: the module graph of each entry point (`deno info --json`, static, dynamic and
  *   type-only imports, plus npm dependencies of npm packages) reaches no driver it must not
- *   load: mod.ts none at all, postgres.ts no S3 SDK, s3.ts no PostgreSQL.
+ *   load: mod.ts none at all, postgres.ts and migrate.ts no S3 SDK, s3.ts no PostgreSQL, otel.ts
+ *   neither of those; only otel.ts may load OpenTelemetry (`@opentelemetry/*`).
  *
  * Usage: `deno run -A tools/check_boundaries.ts [root]` (default: the current directory);
  * prints one line per problem and exits 1 when there is any.
@@ -15,7 +16,14 @@
  * @module
  */
 import { join, relative } from "node:path";
-import { type DriverFamily, driverFamily, EVENT_TABLES, insideBoundary } from "./_boundary.ts";
+import {
+  BOUNDARY_FILES,
+  type DriverFamily,
+  driverFamily,
+  EVENT_TABLES,
+  insideBoundary,
+} from "./_boundary.ts";
+import { denoInfo, displayName, graphEdges } from "./_module_graph.ts";
 
 /** One boundary violation. */
 export interface BoundaryProblem {
@@ -29,15 +37,18 @@ export interface BoundaryProblem {
 
 /** Driver families each entry point must never reach. */
 export const ENTRY_POLICY: Readonly<Record<string, readonly DriverFamily[]>> = {
-  "mod.ts": ["postgres", "embedded", "s3"],
-  "postgres.ts": ["s3"],
-  "s3.ts": ["postgres", "embedded"],
+  "mod.ts": ["postgres", "embedded", "s3", "otel"],
+  "postgres.ts": ["s3", "otel"],
+  "s3.ts": ["postgres", "embedded", "otel"],
+  "otel.ts": ["postgres", "embedded", "s3"],
+  "migrate.ts": ["s3", "otel"],
 };
 
 const FAMILY_LABEL: Record<DriverFamily, string> = {
   postgres: "the PostgreSQL driver",
   embedded: "the embedded PostgreSQL",
   s3: "the S3 SDK",
+  otel: "OpenTelemetry",
 };
 const SCANNED = /\.(?:[cm]?[jt]sx?|sql)$/;
 const SKIPPED_DIRS = new Set(["node_modules", "dist"]);
@@ -50,7 +61,7 @@ const INSERT_INTO = new RegExp(
 /**
  * Run both checks on the package at `root`.
  *
- * @param root Directory holding deno.json, mod.ts, postgres.ts and s3.ts.
+ * @param root Directory holding deno.json and the entry points of {@link ENTRY_POLICY}.
  * @returns Every problem found, insert problems first; empty when the boundary holds.
  * @throws {Error} When an entry point is missing or `deno info` fails.
  */
@@ -76,7 +87,7 @@ export async function checkInserts(root: string): Promise<BoundaryProblem[]> {
         rule: "insert",
         file: path,
         message: `${path}:${line} writes to "${match[1].toLowerCase()}" outside the SQL ` +
-          "boundary; only src/db.ts, src/postgres_kernel_emitter.ts, src/migrate.ts and " +
+          `boundary; only the files of tools/_boundary.ts (${BOUNDARY_FILES.join(", ")}) and ` +
           "migrations/ may insert into event tables",
       });
     }
@@ -93,15 +104,7 @@ export async function checkInserts(root: string): Promise<BoundaryProblem[]> {
  * @throws {Error} When `deno info` fails (missing file, unresolvable import).
  */
 export async function checkGraph(root: string, entry: string): Promise<BoundaryProblem[]> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-  }).output();
-  if (!output.success) {
-    throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  const info: DenoInfo = JSON.parse(new TextDecoder().decode(output.stdout));
+  const info = await denoInfo(root, entry);
   const edges = graphEdges(info);
   const forbidden = ENTRY_POLICY[entry];
   const parent = new Map<string, string>();
@@ -130,43 +133,6 @@ export async function checkGraph(root: string, entry: string): Promise<BoundaryP
     }
   }
   return problems;
-}
-
-interface DenoInfo {
-  roots: string[];
-  redirects: Record<string, string>;
-  modules: {
-    specifier: string;
-    kind?: string;
-    npmPackage?: string;
-    dependencies?: { code?: { specifier: string }; type?: { specifier: string } }[];
-  }[];
-  npmPackages: Record<string, { dependencies: string[] }>;
-}
-
-/** Adjacency of the graph: module specifiers and `npm:<name>@<version>` package ids. */
-function graphEdges(info: DenoInfo): Map<string, string[]> {
-  const resolve = (specifier: string) => info.redirects[specifier] ?? specifier;
-  const edges = new Map<string, string[]>();
-  for (const module of info.modules) {
-    if (module.npmPackage !== undefined) {
-      edges.set(module.specifier, [`npm:${module.npmPackage}`]);
-      continue;
-    }
-    const targets = (module.dependencies ?? []).flatMap((dep) =>
-      [dep.code?.specifier, dep.type?.specifier].filter((s) => s !== undefined).map(resolve)
-    );
-    edges.set(module.specifier, targets);
-  }
-  for (const [id, pkg] of Object.entries(info.npmPackages)) {
-    edges.set(`npm:${id}`, pkg.dependencies.map((dep) => `npm:${dep}`));
-  }
-  return edges;
-}
-
-function displayName(root: string, specifier: string): string {
-  if (!specifier.startsWith("file:")) return specifier.replace(/^npm:\/?/, "npm:");
-  return relative(root, new URL(specifier).pathname);
 }
 
 async function* walk(root: string, dir: string): AsyncGenerator<string> {

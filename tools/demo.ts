@@ -1,131 +1,130 @@
 /**
- * `deno task demo`: the package's main job, end to end, with nothing installed. On an embedded
- * PostgreSQL (PGlite) unless PG_DSN names a server (then in a throwaway database there, dropped
- * at the end): migrations, a tenant and a run, one event of each kind inside the run's trace,
- * a replay, a conflict caught, and the run's `mcrc_v1_view` row.
+ * `deno task demo`: the whole run lifecycle through the package API, with nothing installed.
+ * On an embedded PostgreSQL (PGlite) unless PG_DSN names a server (then in a throwaway database
+ * there, dropped at the end). The only SQL here starts the database: migrations, tenant
+ * registration, run, one event of each kind, a replay and a conflict, an artifact stored and
+ * recorded, a pending cost settled, quality raised, the run ended, and its card printed.
  *
  * @module
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, startEmbeddedPostgres } from "../src/db.ts";
 import { IdempotencyConflict } from "../src/errors.ts";
-import { computeContentHash, type IdempotencyKey } from "../src/idempotency.ts";
+import {
+  connectorCallEvent,
+  governanceEvent,
+  llmCallEvent,
+  telemetryEvent,
+} from "../src/event_builders.ts";
+import { LocalFilesystemBackend } from "../src/local_filesystem_backend.ts";
 import { migrate } from "../src/migrate.ts";
 import { PostgresKernelEmitter } from "../src/postgres_kernel_emitter.ts";
 import { computeCost, priceTableFromOverrides } from "../src/pricing.ts";
-import { requireTenant, withTenant } from "../src/tenant_context.ts";
-import {
-  childSpan,
-  newTraceContext,
-  requireTraceContext,
-  withTraceContext,
-} from "../src/trace_context.ts";
+import { withTenant } from "../src/tenant_context.ts";
+import { registerTenant } from "../src/tenants.ts";
+import { childSpan, newTraceContext, withTraceContext } from "../src/trace_context.ts";
 
 const db = await openDatabase();
+const root = await mkdtemp(join(tmpdir(), "plm-demo-"));
 try {
   console.log(`Database: ${db.where}`);
   const steps = await migrate(db.sql);
   console.log(`Migrations: ${steps.length} applied\n`);
 
+  // PGlite's one login (like any superuser) switches to the package's roles per transaction;
+  // production logins are members of plm_tenant_admin or plm_kernel_writer and need no option.
   const tenantId = crypto.randomUUID();
-  const trace = newTraceContext();
-  await db.sql`insert into tenants (id, name) values (${tenantId}, 'Acme Engineering')`;
-  await db.sql`
-    insert into runs (tenant_id, trace_id, product_line, actor_kind, actor_id)
-    values (${tenantId}, ${trace.traceId}, 'workbench', 'human', 'u-42')`;
-
-  // A login that bypasses row-level security (any PGlite login, a superuser) switches to the
-  // writer role for each statement; a login in plm_kernel_writer needs no option.
-  const [{ bypass }] = await db.sql`
-    select rolsuper or rolbypassrls as bypass from pg_roles where rolname = current_user`;
-  const emitter = new PostgresKernelEmitter(db.sql, {
-    tenantId,
-    ...(bypass ? { role: "plm_kernel_writer" } : {}),
+  const { created } = await registerTenant(db.sql, { id: tenantId, name: "Acme Engineering" }, {
+    role: "plm_tenant_admin",
   });
+  line("registerTenant", "Acme Engineering", created ? "registered" : "known");
+  const emitter = new PostgresKernelEmitter(db.sql, { tenantId, role: "plm_kernel_writer" });
   const prices = priceTableFromOverrides({
     "acme-llm": { input_eur_per_token: "0.000002", output_eur_per_token: "0.000006" },
   });
+  const store = new LocalFilesystemBackend({ root });
 
-  await withTenant(tenantId, () =>
+  const trace = newTraceContext();
+  const card = await withTenant(tenantId, () =>
     withTraceContext(trace, async () => {
-      const step = (payload: Record<string, unknown>) => ({
-        event_type: "skill.bom_diff.step",
-        span_id: trace.spanId,
-        capability: "read.bom",
-        payload,
-        idempotency_key: key(trace.spanId, "skill.bom_diff.step", payload),
+      const run = await emitter.startRun({
+        product_line: "workbench",
+        actor_kind: "human",
+        actor_id: "u-42",
       });
+      line("startRun", `run ${run.run_id}`, "opened");
+
+      const step = (payload: Record<string, unknown>) =>
+        telemetryEvent({ event_type: "skill.bom_diff.step", capability: "read.bom", payload });
       await emitter.emitTelemetry(step({ parts_compared: 412 }));
-      console.log("emitTelemetry       skill.bom_diff.step    stored");
-
-      const llmSpan = childSpan();
-      const usage = { model: "acme-llm", prompt_tokens: 1800, completion_tokens: 350 };
-      await emitter.recordLlmCall({
-        span_id: llmSpan.spanId,
-        ...usage,
-        ...computeCost(usage, prices),
-        idempotency_key: key(llmSpan.spanId, "llm.call", usage),
-      });
-      console.log("recordLlmCall       acme-llm               stored");
-
-      const connectorSpan = childSpan();
-      const envelope = { part: "P-100-200", revision: "B" };
-      await emitter.recordConnectorCall({
-        span_id: connectorSpan.spanId,
-        connector_id: "3dx-rest",
-        capability: "read.parts",
-        envelope,
-        pricing_version: "unavailable",
-        cost_status: "unavailable",
-        idempotency_key: key(connectorSpan.spanId, "connector.call", envelope),
-      });
-      console.log("recordConnectorCall 3dx-rest read.parts    stored");
-
-      const approvalSpan = childSpan();
-      const decision = { approver: "u-42", comment: "BOM diff checked" };
-      await emitter.emitGovernance({
-        governance_event_type: "hitl.approved",
-        span_id: approvalSpan.spanId,
-        payload: decision,
-        idempotency_key: key(approvalSpan.spanId, "hitl.approved", decision),
-      });
-      console.log("emitGovernance      hitl.approved          stored");
-
+      line("emitTelemetry", "skill.bom_diff.step", "stored");
       await emitter.emitTelemetry(step({ parts_compared: 412 }));
-      console.log("emitTelemetry       same key again         replayed (returned normally)");
+      line("emitTelemetry", "same key again", "replayed (returned normally)");
       try {
         await emitter.emitTelemetry(step({ parts_compared: 999 }));
       } catch (error) {
         if (!(error instanceof IdempotencyConflict)) throw error;
-        console.log(`emitTelemetry       other content          ${error.code} in ${error.table}`);
+        line("emitTelemetry", "other content", `${error.code}`);
       }
+
+      const usage = { model: "acme-llm", prompt_tokens: 1800, completion_tokens: 350 };
+      const call = withTraceContext(childSpan(), () =>
+        llmCallEvent({ ...usage, pricing_version: "overrides-static", cost_status: "pending" }));
+      await emitter.recordLlmCall(call);
+      line("recordLlmCall", "acme-llm", "stored, cost pending");
+
+      await withTraceContext(childSpan(), () =>
+        emitter.recordConnectorCall(connectorCallEvent({
+          connector_id: "3dx-rest",
+          capability: "read.parts",
+          envelope: { part: "P-100-200", revision: "B" },
+          pricing_version: "unavailable",
+          cost_status: "unavailable",
+        })));
+      line("recordConnectorCall", "3dx-rest read.parts", "stored");
+
+      await withTraceContext(childSpan(), () =>
+        emitter.emitGovernance(governanceEvent({
+          governance_event_type: "hitl.approved",
+          payload: { approver: "u-42", comment: "BOM diff checked" },
+        })));
+      line("emitGovernance", "hitl.approved", "stored");
+
+      const bytes = new TextEncoder().encode("part,revision\nP-100-200,B\n");
+      await store.put("bom-diff/report.csv", bytes, { contentType: "text/csv" });
+      const artifact = await store.head("bom-diff/report.csv");
+      await emitter.recordArtifact({ artifact });
+      line("recordArtifact", "bom-diff/report.csv", `${artifact.size} bytes recorded`);
+
+      const { cost_eur } = computeCost(usage, prices);
+      await emitter.settleCost({
+        table: "llm_calls",
+        idempotency_key: call.idempotency_key,
+        cost_status: "calculated",
+        cost_eur,
+      });
+      line("settleCost", "acme-llm", `calculated, ${cost_eur} EUR`);
+
+      await emitter.raiseQuality({ quality_level: "reviewed" });
+      line("raiseQuality", "reviewed", "raised");
+      const ended = await emitter.endRun({ quality_level: "validated" });
+      line("endRun", "validated", `ended ${ended.ended_at}`);
+      return await emitter.runCard();
     }));
 
-  const [row] = await db.sql`
-    select * from mcrc_v1_view where tenant_id = ${tenantId} and trace_id = ${trace.traceId}`;
-  const comments = await db.sql`
-    select a.attname as name, col_description(a.attrelid, a.attnum) as comment
-    from pg_attribute a where a.attrelid = 'mcrc_v1_view'::regclass and a.attnum > 0
-    order by a.attnum`;
-  console.log(`\nmcrc_v1_view, the run's row:`);
-  let section = "";
-  for (const { name, comment } of comments) {
-    const [heading, label] = String(comment).split(": ");
-    if (heading !== section) console.log(`  ${section = heading}`);
-    console.log(`    ${label.padEnd(44)} ${show(row[name])}`);
+  console.log(`\nrunCard() (RunCardV1, the run's mcrc_v1_view row):`);
+  for (const [name, value] of Object.entries(card ?? {})) {
+    console.log(`  ${name.padEnd(34)} ${show(value)}`);
   }
 } finally {
+  await rm(root, { recursive: true, force: true });
   await db.close();
 }
 
-/** The idempotency key of an event in the current tenant and trace. */
-function key(spanId: string, eventType: string, content: unknown): IdempotencyKey {
-  return {
-    tenant_id: requireTenant(),
-    trace_id: requireTraceContext().traceId,
-    span_id: spanId,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
-  };
+function line(call: string, subject: string, outcome: string): void {
+  console.log(`${call.padEnd(20)}${subject.padEnd(24)}${outcome}`);
 }
 
 function show(value: unknown): string {

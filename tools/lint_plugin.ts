@@ -1,6 +1,6 @@
 /**
  * Local deno lint plugin `plm` with one rule, `plm/sql-boundary`: only the SQL boundary files
- * (see tools/_boundary.ts) may import a PostgreSQL driver (`postgres`, `ley`, `@electric-sql/*`).
+ * (see tools/_boundary.ts) may import a PostgreSQL driver (`postgres`, `@electric-sql/*`).
  * It sees static imports (value and type), re-exports, dynamic `import()`, `import("x")` types
  * and `require()`.
  *
@@ -21,7 +21,8 @@ const plugin: Deno.lint.Plugin = {
         function check(node: Deno.lint.Node, specifier: string | undefined): void {
           if (specifier === undefined) return;
           const family = driverFamily(specifier);
-          if (family === undefined || family === "s3" || mayImportDriver(path, family)) return;
+          if (family !== "postgres" && family !== "embedded") return;
+          if (mayImportDriver(path, family)) return;
           context.report({
             node,
             message: `"${path}" imports the PostgreSQL driver "${specifier}" outside the SQL ` +

@@ -1,11 +1,12 @@
-// Node smoke suite for the pure contracts (`@tracepulse/plm-shared`), run by
-// `deno task node` on the Node build in dist/ (node:test, node:assert).
+// Node smoke suite for the pure contracts (`@tracepulse/plm-shared`), run by `deno task node`
+// in a fresh npm project where the packed npm package is installed (node:test, node:assert).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import * as plm from "../../dist/lib/mod.js";
-import * as plmPostgres from "../../dist/lib/postgres.js";
+import * as plm from "@tracepulse/plm-shared";
+import * as plmMigrate from "@tracepulse/plm-shared/migrate";
+import * as plmPostgres from "@tracepulse/plm-shared/postgres";
 
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -121,5 +122,7 @@ describe("contracts under Node", () => {
   it("error classes are the same across entry points", () => {
     assert.equal(plmPostgres.IdempotencyConflict, plm.IdempotencyConflict);
     assert.equal(plmPostgres.EmitterUnavailable, plm.EmitterUnavailable);
+    assert.equal(plmMigrate.MigrationError, plm.MigrationError);
+    assert.equal(plmMigrate.migrate, plmPostgres.migrate);
   });
 });

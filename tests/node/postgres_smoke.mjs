@@ -1,12 +1,14 @@
-// Node smoke suite for `@tracepulse/plm-shared/postgres` on the real PostgreSQL named by PG_DSN
-// (skipped when it is unset): migrations, then the emitter as a login role in plm_kernel_writer.
+// Node smoke suite for `@tracepulse/plm-shared/postgres` and `/migrate` from the installed npm
+// package, on the real PostgreSQL named by PG_DSN (skipped when it is unset): migrations, then
+// the emitter as a login role in plm_kernel_writer.
 // Each run works in a fresh database and a fresh role, and drops both.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import * as plm from "../../dist/lib/mod.js";
-import { connect, migrate, PostgresKernelEmitter } from "../../dist/lib/postgres.js";
+import * as plm from "@tracepulse/plm-shared";
+import { migrate, migrationStatus } from "@tracepulse/plm-shared/migrate";
+import { connect, PostgresKernelEmitter } from "@tracepulse/plm-shared/postgres";
 
 const PG_DSN = process.env.PG_DSN;
 const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
@@ -22,7 +24,13 @@ describe("./postgres under Node", { skip: PG_DSN ? false : "PG_DSN is not set" }
     await admin.unsafe(`create database ${database}`);
     owner = connect(withUrl(PG_DSN, { pathname: `/${database}` }), { max: 1 });
     const steps = await migrate(owner);
-    assert.ok(steps.length >= 1, "no migration ran");
+    assert.ok(steps.length >= 12, "the migrations did not all run");
+    const status = await migrationStatus(owner);
+    assert.deepEqual(status.applied, steps.map((step) => step.revision));
+    assert.deepEqual(status.pending, []);
+    // The npm package records its revisions as `.js`; a checkout reads them all the same.
+    const [first] = await owner`select name from migrations order by id limit 1`;
+    assert.equal(first.name, "0001_tenants_runs.js");
     await owner.unsafe(`create role ${role} login in role plm_kernel_writer`);
     await owner`insert into tenants (id, name) values (${TENANT}, 'node smoke')`;
     writer = connect(withUrl(PG_DSN, { pathname: `/${database}`, username: role }), { max: 4 });

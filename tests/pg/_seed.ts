@@ -64,3 +64,58 @@ export async function seedTenant(
     connectorCalls: connector.map((row) => row.id),
   };
 }
+
+/**
+ * The columns of one valid row of `table` (tenant aside), with fixed keys: insert it once per
+ * tenant. `snapshot` is a `pricing_snapshots.id` of that tenant, for `llm_calls`.
+ */
+export function sampleRow(table: string, snapshot: string): Record<string, unknown> {
+  const rows: Record<string, Record<string, unknown>> = {
+    runs: { trace_id: "x", actor_kind: "human", actor_id: "x" },
+    telemetry_events: {
+      trace_id: "x",
+      span_id: "x",
+      event_kind: "telemetry",
+      event_type: "x",
+      capability: "llm.call",
+      idempotency_key: "x",
+      content_hash: "x",
+    },
+    llm_calls: {
+      trace_id: "x",
+      span_id: "x",
+      event_type: "x",
+      model: "m",
+      prompt_tokens: 1,
+      completion_tokens: 1,
+      pricing_version: "litellm-live",
+      cost_status: "pending",
+      idempotency_key: "x",
+      content_hash: "x",
+      pricing_snapshot_id: snapshot,
+    },
+    connector_calls: {
+      trace_id: "x",
+      span_id: "x",
+      event_type: "x",
+      connector_id: "c",
+      capability: "read.parts",
+      pricing_version: "unavailable",
+      cost_status: "unavailable",
+      idempotency_key: "x",
+      content_hash: "x",
+    },
+    artifacts: {
+      storage_uri: "s3://b/x",
+      sha256: "b".repeat(64),
+      size_bytes: 1,
+      content_type: "text/plain",
+    },
+    pricing_snapshots: {
+      model: "m",
+      snapshot_date: "2025-01-02",
+      pricing_version: "litellm-live",
+    },
+  };
+  return rows[table];
+}

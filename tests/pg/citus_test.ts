@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { openTestDatabase, type TestDatabase } from "../_pg.ts";
-import { addTenant, emitterFor, newTraceId, telemetry } from "./_emitter_db.ts";
+import { newTraceId, telemetry } from "../_helpers.ts";
+import { addTenant, emitterFor } from "./_emitter_db.ts";
 
 const CITUS_DSN = Deno.env.get("CITUS_DSN");
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -20,6 +21,7 @@ const SUITES = [
   "tests/pg/emitter_batch_test.ts",
   "tests/pg/emitter_concurrency_test.ts",
   "tests/pg/tenant_isolation_test.ts",
+  "tests/pg/lifecycle_test.ts",
 ];
 
 const TENANT_TABLES = [
@@ -80,7 +82,7 @@ Deno.test({
 }, async () => {
   await using db = await openTestDatabase({ server: CITUS_DSN });
   const tenantId = await addTenant(db);
-  await emitterFor(db, tenantId).emitTelemetry(telemetry(tenantId, newTraceId(), "s1"));
+  await emitterFor(db, tenantId).emitTelemetry(telemetry(tenantId));
   await assert.rejects(
     db.sql`update telemetry_events set capability = 'other' where tenant_id = ${tenantId}`,
     (error: Error & { code?: string }) => {
@@ -98,7 +100,7 @@ Deno.test({
 }, async () => {
   await using db = await openTestDatabase({ server: CITUS_DSN });
   const tenantId = await addTenant(db);
-  await emitterFor(db, tenantId).emitTelemetry(telemetry(tenantId, newTraceId(), "s1"));
+  await emitterFor(db, tenantId).emitTelemetry(telemetry(tenantId));
   const [{ n }] = await asWriter(
     db,
     "not-a-uuid",

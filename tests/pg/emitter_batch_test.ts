@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/db.ts";
 import { ValidationError } from "../../src/errors.ts";
-import { type KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
+import type { KernelEvent } from "../../src/kernel_api.ts";
+import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { openTestDatabase } from "../_pg.ts";
-import {
-  addTenant,
-  connectorCall,
-  countRows,
-  emitterFor,
-  governance,
-  llmCall,
-  newTraceId,
-  telemetry,
-} from "./_emitter_db.ts";
+import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
+import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "../_helpers.ts";
 
 Deno.test("emitMany() of no events sends no SQL", async () => {
   // Nothing listens on port 1: any SQL would fail with EmitterUnavailable.
@@ -28,22 +21,35 @@ Deno.test("emitMany() behaviour", async (t) => {
     const tenantId = await addTenant(db);
     const emitter = emitterFor(db, tenantId);
     const traceId = newTraceId();
-    const stored = telemetry(tenantId, traceId, "stored", { v: 1 });
-    const storedCall = llmCall(tenantId, traceId, "stored-call");
+    const stored = telemetry(tenantId, {
+      traceId,
+      spanId: "stored",
+      payload: { v: 1 },
+    });
+    const storedCall = llmCall(tenantId, { traceId, spanId: "stored-call" });
     await emitter.emitTelemetry(stored);
     await emitter.recordLlmCall(storedCall);
-    const fresh = telemetry(tenantId, traceId, "fresh", { v: 1 });
+    const fresh = telemetry(tenantId, { traceId, spanId: "fresh", payload: { v: 1 } });
 
     const outcomes = await emitter.emitMany([
       { kind: "telemetry", args: stored },
-      { kind: "telemetry", args: telemetry(tenantId, traceId, "stored", { v: 2 }) },
+      {
+        kind: "telemetry",
+        args: telemetry(tenantId, { traceId, spanId: "stored", payload: { v: 2 } }),
+      },
       { kind: "telemetry", args: fresh },
       { kind: "telemetry", args: fresh },
-      { kind: "telemetry", args: telemetry(tenantId, traceId, "fresh", { v: 2 }) },
-      { kind: "governance", args: governance(tenantId, traceId, "gov") },
+      {
+        kind: "telemetry",
+        args: telemetry(tenantId, { traceId, spanId: "fresh", payload: { v: 2 } }),
+      },
+      { kind: "governance", args: governance(tenantId, { traceId, spanId: "gov" }) },
       { kind: "llm_call", args: storedCall },
-      { kind: "llm_call", args: llmCall(tenantId, traceId, "new-call") },
-      { kind: "connector_call", args: connectorCall(tenantId, traceId, "conn", "unavailable") },
+      { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "new-call" }) },
+      {
+        kind: "connector_call",
+        args: connectorCall(tenantId, { traceId, spanId: "conn", call: NO_COST }),
+      },
     ]);
     assert.deepEqual(outcomes, [
       "replayed",
@@ -72,8 +78,8 @@ Deno.test("emitMany() behaviour", async (t) => {
       ({
         kind: i % 2 ? "llm_call" : "telemetry",
         args: i % 2
-          ? llmCall(tenantId, traceId, `span-${i}`)
-          : telemetry(tenantId, traceId, `span-${i}`, { i }),
+          ? llmCall(tenantId, { traceId, spanId: `span-${i}` })
+          : telemetry(tenantId, { traceId, spanId: `span-${i}`, payload: { i } }),
       }) as KernelEvent);
     const first = await emitter.emitMany(events);
     assert.ok(first.every((outcome) => outcome === "inserted"));
@@ -89,15 +95,21 @@ Deno.test("emitMany() behaviour", async (t) => {
       const tenantId = await addTenant(db);
       const emitter = emitterFor(db, tenantId);
       const traceId = newTraceId();
-      const valid = telemetry(tenantId, traceId, "ok");
-      const otherTenant = telemetry(crypto.randomUUID(), traceId, "theirs");
+      const valid = telemetry(tenantId, { traceId, spanId: "ok" });
+      const otherTenant = telemetry(crypto.randomUUID(), {
+        traceId,
+        spanId: "theirs",
+      });
       const batch = [
         { kind: "telemetry", args: valid },
         { kind: "telemetry", args: { ...valid, span_id: 7 } },
         { kind: "metrics", args: valid },
         { kind: "telemetry", args: otherTenant },
         { kind: "telemetry", args: valid, extra: true },
-        { kind: "llm_call", args: { ...llmCall(tenantId, traceId, "l"), cost_eur: null } },
+        {
+          kind: "llm_call",
+          args: { ...llmCall(tenantId, { traceId, spanId: "l" }), cost_eur: null },
+        },
       ];
       await assert.rejects(emitter.emitMany(batch as KernelEvent[]), (error: unknown) => {
         assert.ok(error instanceof ValidationError);
@@ -122,11 +134,24 @@ Deno.test("emitMany() behaviour", async (t) => {
   await t.step("stores exactly what the single methods store", async () => {
     const traceId = newTraceId();
     const events = (tenantId: string): KernelEvent[] => [
-      { kind: "telemetry", args: telemetry(tenantId, traceId, "t", { a: [1, { b: null }] }) },
-      { kind: "governance", args: governance(tenantId, traceId, "g") },
-      { kind: "llm_call", args: llmCall(tenantId, traceId, "l") },
-      { kind: "connector_call", args: connectorCall(tenantId, traceId, "c") },
-      { kind: "connector_call", args: connectorCall(tenantId, traceId, "u", "unavailable") },
+      {
+        kind: "telemetry",
+        args: telemetry(tenantId, {
+          traceId,
+          spanId: "t",
+          payload: { a: [1, { b: null }] },
+        }),
+      },
+      { kind: "governance", args: governance(tenantId, { traceId, spanId: "g" }) },
+      { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "l" }) },
+      {
+        kind: "connector_call",
+        args: connectorCall(tenantId, { traceId, spanId: "c" }),
+      },
+      {
+        kind: "connector_call",
+        args: connectorCall(tenantId, { traceId, spanId: "u", call: NO_COST }),
+      },
     ];
     const [single, batched] = [await addTenant(db), await addTenant(db)];
     const emitter = emitterFor(db, single);

@@ -6,16 +6,8 @@ import { computeContentHash } from "../../src/idempotency.ts";
 import type { EventTable } from "../../src/kernel_api.ts";
 import type { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { isEmbedded, openTestDatabase, type TestDatabase } from "../_pg.ts";
-import {
-  addTenant,
-  connectorCall,
-  countRows,
-  emitterFor,
-  governance,
-  llmCall,
-  newTraceId,
-  telemetry,
-} from "./_emitter_db.ts";
+import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
+import { connectorCall, governance, llmCall, newTraceId, telemetry } from "../_helpers.ts";
 
 const CLIENTS = 64;
 
@@ -46,22 +38,28 @@ function kinds(tenantId: string): [string, Emit, EventTable][] {
   return [
     [
       "emitTelemetry()",
-      (e, trace, v) => e.emitTelemetry(withContent(telemetry(tenantId, trace, "t"), v)),
+      (e, trace, v) =>
+        e.emitTelemetry(withContent(telemetry(tenantId, { traceId: trace, spanId: "t" }), v)),
       "telemetry_events",
     ],
     [
       "emitGovernance()",
-      (e, trace, v) => e.emitGovernance(withContent(governance(tenantId, trace, "g"), v)),
+      (e, trace, v) =>
+        e.emitGovernance(withContent(governance(tenantId, { traceId: trace, spanId: "g" }), v)),
       "telemetry_events",
     ],
     [
       "recordLlmCall()",
-      (e, trace, v) => e.recordLlmCall(withContent(llmCall(tenantId, trace, "l"), v)),
+      (e, trace, v) =>
+        e.recordLlmCall(withContent(llmCall(tenantId, { traceId: trace, spanId: "l" }), v)),
       "llm_calls",
     ],
     [
       "recordConnectorCall()",
-      (e, trace, v) => e.recordConnectorCall(withContent(connectorCall(tenantId, trace, "c"), v)),
+      (e, trace, v) =>
+        e.recordConnectorCall(
+          withContent(connectorCall(tenantId, { traceId: trace, spanId: "c" }), v),
+        ),
       "connector_calls",
     ],
   ];
@@ -111,7 +109,13 @@ Deno.test({
       async () => {
         const traceId = newTraceId();
         const calls = emitters.map((emitter, i) =>
-          emitter.recordLlmCall(llmCall(tenantId, traceId, `cold-${i}`, "cold-model"))
+          emitter.recordLlmCall(
+            llmCall(tenantId, {
+              traceId,
+              spanId: `cold-${i}`,
+              call: { model: "cold-model" },
+            }),
+          )
         );
         await Promise.all(calls);
         const [row] = await db.sql`
@@ -128,7 +132,7 @@ Deno.test({
       const traceId = newTraceId();
       const events = Array.from({ length: 32 }, (_, i) => ({
         kind: "telemetry" as const,
-        args: telemetry(tenantId, traceId, `batch-${i}`),
+        args: telemetry(tenantId, { traceId, spanId: `batch-${i}` }),
       }));
       const before = await countRows(db, "telemetry_events", tenantId);
       const outcomes = await Promise.all(emitters.map((emitter, i) => {

@@ -5,25 +5,16 @@ import { EmitterUnavailable } from "../../src/errors.ts";
 import { idempotencyKeyToString } from "../../src/idempotency.ts";
 import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
+import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 import {
-  addTenant,
+  closedPort,
   connectorCall,
-  countRows,
-  emitterFor,
   governance,
   llmCall,
   newTraceId,
+  NO_COST,
   telemetry,
-} from "./_emitter_db.ts";
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+} from "../_helpers.ts";
 
 function isUnavailable(error: unknown): boolean {
   assert.ok(error instanceof EmitterUnavailable, `expected EmitterUnavailable, got ${error}`);
@@ -39,11 +30,18 @@ Deno.test("PostgresKernelEmitter throws EmitterUnavailable within 5 s when the s
   const sql = connect(`postgres://postgres@${host}/postgres`, { max: 1, connectTimeout: 2 });
   const emitter = new PostgresKernelEmitter(sql, { tenantId });
   const emits = [
-    () => emitter.emitTelemetry(telemetry(tenantId, traceId, "s1")),
-    () => emitter.emitGovernance(governance(tenantId, traceId, "s2")),
-    () => emitter.recordLlmCall(llmCall(tenantId, traceId, "s3")),
-    () => emitter.recordConnectorCall(connectorCall(tenantId, traceId, "s4", "unavailable")),
-    () => emitter.emitMany([{ kind: "telemetry", args: telemetry(tenantId, traceId, "s5") }]),
+    () => emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" })),
+    () => emitter.emitGovernance(governance(tenantId, { traceId, spanId: "s2" })),
+    () => emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
+    () =>
+      emitter.recordConnectorCall(
+        connectorCall(tenantId, { traceId, spanId: "s4", call: NO_COST }),
+      ),
+    () =>
+      emitter.emitMany([{
+        kind: "telemetry",
+        args: telemetry(tenantId, { traceId, spanId: "s5" }),
+      }]),
   ];
   for (const emit of emits) {
     const started = performance.now();
@@ -66,11 +64,11 @@ Deno.test({
   // (porsager/postgres#1097), so it is ended with a timeout.
   const writer = connect(db.writerDsn, { max: 2 });
   const emitter = emitterFor(db, tenantId, writer);
-  const blocker = telemetry(tenantId, traceId, "blocker");
+  const blocker = telemetry(tenantId, { traceId, spanId: "blocker" });
   const batch = [
-    { kind: "telemetry", args: telemetry(tenantId, traceId, "b1") },
+    { kind: "telemetry", args: telemetry(tenantId, { traceId, spanId: "b1" }) },
     { kind: "telemetry", args: blocker },
-    { kind: "llm_call", args: llmCall(tenantId, traceId, "b2") },
+    { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "b2" }) },
   ] as const;
 
   for (
@@ -136,13 +134,19 @@ Deno.test({
   const sql = connect(target.href, { max: 2, connectTimeout: 2 });
   try {
     const emitter = emitterFor(db, tenantId, sql);
-    await emitter.emitTelemetry(telemetry(tenantId, traceId, "s1"));
+    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
     await proxy.down();
-    await assert.rejects(emitter.emitTelemetry(telemetry(tenantId, traceId, "s2")), isUnavailable);
-    await assert.rejects(emitter.recordLlmCall(llmCall(tenantId, traceId, "s3")), isUnavailable);
+    await assert.rejects(
+      emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" })),
+      isUnavailable,
+    );
+    await assert.rejects(
+      emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
+      isUnavailable,
+    );
     await proxy.up();
-    await emitter.emitTelemetry(telemetry(tenantId, traceId, "s2"));
-    await emitter.recordLlmCall(llmCall(tenantId, traceId, "s3"));
+    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
+    await emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" }));
     assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
     assert.equal(await countRows(db, "llm_calls", tenantId), 1);
   } finally {

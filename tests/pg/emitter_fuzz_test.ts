@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { isCapability } from "../../src/capabilities.ts";
+import { isCapability } from "../../src/vocabulary.ts";
 import { ValidationError } from "../../src/errors.ts";
+import type { KernelEvent } from "../../src/kernel_api.ts";
+import type { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import { computeContentHash } from "../../src/idempotency.ts";
-import type { KernelEvent, PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
+import { idempotencyKey } from "../_helpers.ts";
 import { openTestDatabase } from "../_pg.ts";
 import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
 
@@ -76,11 +78,7 @@ const nonJson = fc.constantFrom<unknown>(
 function validArgs(kind: Kind, tenantId: string): fc.Arbitrary<Args> {
   const trace = fc.uuid().map((uuid) => uuid.replaceAll("-", ""));
   const key = (traceId: string, spanId: string, eventType: string, content: unknown) => ({
-    tenant_id: tenantId,
-    trace_id: traceId,
-    span_id: spanId,
-    event_type: eventType,
-    content_hash: computeContentHash(content),
+    ...idempotencyKey(tenantId, { traceId, spanId, eventType, content }),
   });
   const payload = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), {
     maxKeys: 4,
@@ -260,4 +258,86 @@ Deno.test("PostgresKernelEmitter refuses 10,000 generated invalid argument sets;
     );
   });
   assert.equal(await totalRows(db, tenantId), before);
+});
+
+/** A payload nested `depth` levels, its innermost object holding `key`. */
+function nested(depth: number, key: string): Record<string, unknown> {
+  let value: Record<string, unknown> = JSON.parse(`{${JSON.stringify(key)}: 1}`);
+  for (let i = 1; i < depth; i++) value = i % 2 ? { a: [value] } : { o: value };
+  return value;
+}
+
+Deno.test("PostgresKernelEmitter: no raw driver error for any payload depth, key name or cost validation accepts", async () => {
+  await using db = await openTestDatabase();
+  const tenantId = await addTenant(db);
+  const emitter = emitterFor(db, tenantId);
+  const keyName = fc.oneof(
+    fc.constantFrom("__proto__", "constructor", "prototype", "toString", "", "\u{1F600}"),
+    fc.string({ maxLength: 8 }),
+  );
+  const cost = fc.oneof(
+    fc.double({ min: 0, max: 2e10, noNaN: true }),
+    fc.tuple(fc.integer({ min: 0, max: 10 ** 11 }), fc.nat(14)).map(([n, d]) => n / 10 ** d),
+    fc.constantFrom(1e10, 9999999999.999998, 1e-10, 1e-11, 0.1 + 0.2, 5e-324),
+  );
+  let accepted = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 1100 }),
+      keyName,
+      cost,
+      async (depth, key, cost_eur) => {
+        const traceId = crypto.randomUUID().replaceAll("-", "");
+        const payload = nested(depth, key);
+        const writes = [
+          () =>
+            emitter.emitTelemetry({
+              event_type: "fuzz",
+              span_id: "s",
+              capability: "read.parts",
+              payload,
+              idempotency_key: idempotencyKey(tenantId, {
+                traceId,
+                spanId: "s",
+                eventType: "fuzz",
+                content: payload,
+              }),
+            }),
+          () =>
+            emitter.recordLlmCall({
+              span_id: "l",
+              model: "m",
+              prompt_tokens: 1,
+              completion_tokens: 1,
+              pricing_version: "litellm-live",
+              cost_status: "calculated",
+              cost_eur,
+              idempotency_key: idempotencyKey(tenantId, {
+                traceId,
+                spanId: "l",
+                eventType: "llm",
+                content: { cost_eur },
+              }),
+            }),
+        ];
+        for (const write of writes) {
+          try {
+            await write();
+            accepted++;
+          } catch (error) {
+            assert.ok(error instanceof ValidationError, `raw error: ${error}`);
+          }
+        }
+      },
+    ),
+    { numRuns: db.embedded ? 150 : 300 },
+  );
+  assert.ok(accepted > 0);
+  // What was accepted was stored exactly: every stored payload still matches its hash.
+  const rows = await db.sql`
+    select payload::text as payload, content_hash from telemetry_events
+    where tenant_id = ${tenantId} and event_type = 'fuzz'`;
+  for (const row of rows) {
+    assert.equal(computeContentHash(JSON.parse(row.payload)), row.content_hash);
+  }
 });

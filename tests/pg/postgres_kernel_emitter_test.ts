@@ -8,16 +8,8 @@ import {
 } from "../../src/postgres_kernel_emitter.ts";
 import { kernelEmitterSuite } from "../_emitter_suite.ts";
 import { openTestDatabase } from "../_pg.ts";
-import {
-  addTenant,
-  connectorCall,
-  countRows,
-  emitterFor,
-  governance,
-  llmCall,
-  newTraceId,
-  telemetry,
-} from "./_emitter_db.ts";
+import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
+import { connectorCall, governance, llmCall, newTraceId, NO_COST, telemetry } from "../_helpers.ts";
 
 Deno.test("PostgresKernelEmitter() refuses bad options; normalises the tenant id", async () => {
   // Nothing listens on port 1: any SQL would fail with EmitterUnavailable, not ValidationError.
@@ -63,10 +55,14 @@ Deno.test("PostgresKernelEmitter behaviour", async (t) => {
     const emitter = emitterFor(db, tenantId);
     const traceId = newTraceId();
     const events = {
-      telemetry: telemetry(tenantId, traceId, "span-t", { skill: "bom-diff", n: [1, null] }),
-      governance: governance(tenantId, traceId, "span-g"),
-      llm: llmCall(tenantId, traceId, "span-l"),
-      connector: connectorCall(tenantId, traceId, "span-c"),
+      telemetry: telemetry(tenantId, {
+        traceId,
+        spanId: "span-t",
+        payload: { skill: "bom-diff", n: [1, null] },
+      }),
+      governance: governance(tenantId, { traceId, spanId: "span-g" }),
+      llm: llmCall(tenantId, { traceId, spanId: "span-l" }),
+      connector: connectorCall(tenantId, { traceId, spanId: "span-c" }),
     };
     await emitter.emitTelemetry(events.telemetry);
     await emitter.emitGovernance(events.governance);
@@ -126,7 +122,7 @@ Deno.test("PostgresKernelEmitter behaviour", async (t) => {
     const traceId = newTraceId();
     const first = emitterFor(db, tenantId);
     // A conflict rolls its statement back; the snapshot made for it stays valid.
-    const call = llmCall(tenantId, traceId, "s1");
+    const call = llmCall(tenantId, { traceId, spanId: "s1" });
     await first.recordLlmCall(call);
     const otherContent = computeContentHash({ prompt_tokens: 1 });
     await assert.rejects(
@@ -137,13 +133,23 @@ Deno.test("PostgresKernelEmitter behaviour", async (t) => {
       }),
       { code: "IDEMPOTENCY_CONFLICT" },
     );
-    await first.recordLlmCall(llmCall(tenantId, traceId, "s2"));
+    await first.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s2" }));
     // A second emitter misses its cache, finds the row and refers to the same snapshot.
-    await emitterFor(db, tenantId).recordLlmCall(llmCall(tenantId, traceId, "s3"));
-    await first.recordLlmCall(llmCall(tenantId, traceId, "s4", "claude-sonnet-4"));
-    await first.recordConnectorCall(connectorCall(tenantId, traceId, "s5"));
-    await first.recordConnectorCall(connectorCall(tenantId, traceId, "s6", "unavailable"));
-    await emitterFor(db, otherTenant).recordLlmCall(llmCall(otherTenant, traceId, "s1"));
+    await emitterFor(db, tenantId).recordLlmCall(
+      llmCall(tenantId, { traceId, spanId: "s3" }),
+    );
+    await first.recordLlmCall(
+      llmCall(tenantId, { traceId, spanId: "s4", call: { model: "claude-sonnet-4" } }),
+    );
+    await first.recordConnectorCall(
+      connectorCall(tenantId, { traceId, spanId: "s5" }),
+    );
+    await first.recordConnectorCall(
+      connectorCall(tenantId, { traceId, spanId: "s6", call: NO_COST }),
+    );
+    await emitterFor(db, otherTenant).recordLlmCall(
+      llmCall(otherTenant, { traceId, spanId: "s1" }),
+    );
 
     const snapshots = await db.sql`
       select tenant_id, model, snapshot_date = current_date as today, pricing_version
@@ -187,12 +193,12 @@ Deno.test("PostgresKernelEmitter behaviour", async (t) => {
       const traceId = newTraceId();
       // The superuser client bypasses row-level security; with `role` each statement runs as it.
       await emitterFor(db, tenantId, db.sql, { role: "plm_kernel_writer" })
-        .emitTelemetry(telemetry(tenantId, traceId, "s1"));
+        .emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
       assert.equal(await countRows(db, "telemetry_events", tenantId), 1);
       // A role without INSERT on the event tables proves the switch happens.
       await assert.rejects(
         emitterFor(db, tenantId, db.sql, { role: "pg_monitor" })
-          .emitTelemetry(telemetry(tenantId, traceId, "s2")),
+          .emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" })),
         { code: "42501" },
       );
       assert.equal(await countRows(db, "telemetry_events", tenantId), 1);

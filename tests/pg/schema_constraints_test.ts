@@ -33,7 +33,7 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
       from pg_index i join pg_class c on c.oid = i.indrelid
       where c.relnamespace = 'public'::regnamespace and i.indisunique
         and c.relname not in ('tenants', ${LEY_TABLE})`;
-      assert.ok(unique.length >= 14, `only ${unique.length} unique indexes found`);
+      assert.ok(unique.length >= 11, `only ${unique.length} unique indexes found`);
       for (const index of unique) {
         assert.ok(index.columns.includes("tenant_id"), `${index.index} (${index.columns})`);
       }
@@ -67,7 +67,8 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
       from pg_constraint where connamespace = 'public'::regnamespace and contype = 'u'`;
     const columns = Object.fromEntries(named.map((row) => [row.name, row.columns]));
     for (const table of ["telemetry_events", "llm_calls", "connector_calls"]) {
-      assert.deepEqual(columns[`${table}_idempotency_key_key`], ["tenant_id", "idempotency_key"]);
+      // 0016: the logical key plus the stored content hash decide replay and conflict.
+      assert.equal(columns[`${table}_idempotency_key_key`], undefined);
       assert.deepEqual(columns[`uq_${table}_logical`], [
         "tenant_id",
         "trace_id",
@@ -75,17 +76,29 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
         "event_type",
       ]);
     }
-    assert.deepEqual(columns.uq_pricing_snapshots_tenant_model_date, [
+    assert.deepEqual(columns.uq_pricing_snapshots_tenant_model_date_digest, [
       "tenant_id",
       "model",
       "snapshot_date",
+      "price_table_digest",
     ]);
   });
 
   await t.step("row level security is enabled and forced on all seven tables", async () => {
     assert.deepEqual(tables.filter((table) => !table.rls || !table.forced), []);
-    const policies = await sql`select tablename from pg_policies where schemaname = 'public'`;
+    const policies = await sql`
+      select tablename from pg_policies
+      where schemaname = 'public' and policyname = tablename || '_tenant_isolation'`;
     assert.deepEqual(policies.map((p) => p.tablename).sort(), tables.map((table) => table.name));
+    // Besides isolation, only plm_tenant_admin's policies on tenants (0014).
+    const others = await sql`
+      select policyname, roles::text[] as roles from pg_policies
+      where schemaname = 'public' and policyname <> tablename || '_tenant_isolation'
+      order by policyname`;
+    assert.deepEqual(others.map((p) => [p.policyname, p.roles]), [
+      ["tenants_admin_insert", ["plm_tenant_admin"]],
+      ["tenants_admin_select", ["plm_tenant_admin"]],
+    ]);
     const [view] = await sql`
       select reloptions from pg_class where oid = 'mcrc_v1_view'::regclass`;
     assert.deepEqual(view.reloptions, ["security_invoker=true"]);
@@ -124,9 +137,11 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
         "connector_calls.cost_eur",
         "connector_calls.cost_status",
         "connector_calls.pricing_snapshot_id",
+        "connector_calls.pricing_version",
         "llm_calls.cost_eur",
         "llm_calls.cost_status",
         "llm_calls.pricing_snapshot_id",
+        "llm_calls.pricing_version",
         "runs.ended_at",
         "runs.quality_level",
       ]);
@@ -136,18 +151,50 @@ Deno.test("schema catalogs: keys, row level security and roles", async (t) => {
   );
 
   await t.step(
-    "plm_migrator bypasses row level security and may maintain the seven tables",
+    "plm_migrator bypasses row level security, reads and appends, never rewrites history",
     async () => {
       const [role] = await sql`
       select rolcanlogin, rolbypassrls from pg_roles where rolname = 'plm_migrator'`;
       assert.deepEqual({ ...role }, { rolcanlogin: false, rolbypassrls: true });
+      const granted: string[] = [];
       for (const table of tables) {
-        for (const privilege of ["SELECT", "INSERT", "UPDATE", "DELETE"]) {
+        for (const privilege of ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]) {
           const [{ ok }] = await sql`
           select has_table_privilege('plm_migrator', ${table.name}, ${privilege}) as ok`;
-          assert.ok(ok, `${privilege} on ${table.name}`);
+          if (ok) granted.push(`${table.name} ${privilege}`);
         }
       }
+      const expected = tables.flatMap((table) =>
+        table.name === "tenants"
+          ? ["SELECT", "INSERT", "UPDATE", "DELETE"].map((p) => `tenants ${p}`)
+          : table.name === "runs"
+          ? ["SELECT", "INSERT", "UPDATE"].map((p) => `runs ${p}`)
+          : [`${table.name} SELECT`, `${table.name} INSERT`]
+      );
+      assert.deepEqual(granted, expected);
     },
   );
+});
+
+Deno.test("every function pins search_path; PUBLIC may not create in schema public", async () => {
+  await using db = await openTestDatabase({ migrate: false });
+  // An upgraded cluster (before PostgreSQL 15) lets everyone create in public.
+  await db.sql`grant create on schema public to public`;
+  await db.migrate();
+  const functions = await db.sql`
+    select p.proname as name, coalesce(p.proconfig, '{}') as config
+    from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1`;
+  assert.ok(functions.length >= 5, `only ${functions.length} functions`);
+  for (const fn of functions) {
+    assert.ok(
+      fn.config.includes("search_path=pg_catalog, pg_temp"),
+      `${fn.name} does not pin search_path: ${fn.config}`,
+    );
+  }
+  const [{ create }] = await db.sql`
+    select exists (
+      select from pg_namespace n, aclexplode(n.nspacl) a
+      where n.nspname = 'public' and a.grantee = 0 and a.privilege_type = 'CREATE'
+    ) as create`;
+  assert.equal(create, false, "PUBLIC may still create in schema public");
 });

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { parseContract } from "./_validate.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
 import type { PutArtifactOptions } from "./artifact_store.ts";
 import { ArtifactNotFound, ValidationError } from "./errors.ts";
 

@@ -25,15 +25,23 @@ interface Node {
   readonly value: unknown;
   readonly key: JsonPathSegment | undefined;
   readonly parent: Node | undefined;
+  readonly depth: number;
 }
+
+/**
+ * Deepest nesting of arrays and objects a storable payload may have. PostgreSQL's `jsonb`
+ * input is recursive and stops at the server's `max_stack_depth` (about 12,000 levels at the
+ * default 2 MB, fewer on PGlite); 1,000 is stored everywhere.
+ */
+export const MAX_JSON_DEPTH = 1000;
 
 /**
  * Walk `value` depth-first (iteratively, so deep nesting cannot overflow the stack) and return
  * the first problem, or `undefined` when the whole value is plain JSON.
  *
  * @param value The value to check.
- * @param storable Also refuse U+0000 in strings and keys: valid JSON, but PostgreSQL's `jsonb`
- * cannot store it, so a payload that holds one could never be written.
+ * @param storable Also refuse what PostgreSQL's `jsonb` cannot store although it is valid JSON:
+ * U+0000 in strings and keys, and nesting deeper than {@link MAX_JSON_DEPTH}.
  * @returns The first problem found, or `undefined`.
  */
 export function findNonJson(value: unknown, storable = false): JsonProblem | undefined {
@@ -42,6 +50,7 @@ export function findNonJson(value: unknown, storable = false): JsonProblem | und
     value,
     key: undefined,
     parent: undefined,
+    depth: 0,
   }];
   while (stack.length > 0) {
     const item = stack.pop()!;
@@ -55,11 +64,13 @@ export function findNonJson(value: unknown, storable = false): JsonProblem | und
     if (reason !== undefined) return { path: pathOf(node), reason };
     const current = node.value;
     if (current === null || typeof current !== "object") continue;
+    if (storable && node.depth >= MAX_JSON_DEPTH) return { path: pathOf(node), reason: DEEP };
     ancestors.add(current);
+    const depth = node.depth + 1;
     stack.push({ leave: current });
     if (Array.isArray(current)) {
       for (let index = current.length - 1; index >= 0; index--) {
-        stack.push({ value: current[index], key: index, parent: node });
+        stack.push({ value: current[index], key: index, parent: node, depth });
       }
       continue;
     }
@@ -73,7 +84,7 @@ export function findNonJson(value: unknown, storable = false): JsonProblem | und
         return { path: [...pathOf(node), key], reason: "a key with a lone surrogate is not JSON" };
       }
       if (storable && key.includes("\0")) return { path: [...pathOf(node), key], reason: NUL };
-      stack.push({ value: (current as Record<string, unknown>)[key], key, parent: node });
+      stack.push({ value: (current as Record<string, unknown>)[key], key, parent: node, depth });
     }
   }
   return undefined;
@@ -96,6 +107,7 @@ export function formatJsonPath(path: readonly JsonPathSegment[]): string {
 }
 
 const NUL = "U+0000 cannot be stored in PostgreSQL jsonb; remove or replace it";
+const DEEP = `nesting deeper than ${MAX_JSON_DEPTH} levels cannot be stored; flatten the payload`;
 
 function nulProblem(value: unknown): string | undefined {
   return typeof value === "string" && value.includes("\0") ? NUL : undefined;

@@ -5,19 +5,19 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { Buffer } from "node:buffer";
 import { open, readdir, readFile, stat, unlink } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import process from "node:process";
 import { z } from "zod";
-import { isArtifactKey, RESERVED_SEGMENT_PREFIX } from "./_artifact_keys.ts";
+import { sha256Hex } from "./_contract_schema_fields.ts";
+import { isArtifactKey, RESERVED_SEGMENT_PREFIX, sortByKey } from "./_artifact_store_keys.ts";
 import type { ArtifactListEntry } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable, InvalidArtifactKey } from "./errors.ts";
 
 /** What the sidecar beside each artifact file records. */
 const Sidecar = z.strictObject({
   v: z.literal(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: sha256Hex(),
   contentType: z.string(),
   retentionUntil: z.iso.datetime().optional(),
 });
@@ -26,23 +26,39 @@ const Sidecar = z.strictObject({
 export type SidecarData = z.infer<typeof Sidecar>;
 
 /**
- * Path of a new temp file in `dir` (hidden from `list`, removed when a write fails).
+ * Name of a new temp file (hidden from `list`, removed when a write fails).
  *
- * @param dir The directory the final file goes to.
- * @returns A fresh path in that directory.
+ * @returns A fresh name.
  */
-export function tempPath(dir: string): string {
-  return join(dir, `${RESERVED_SEGMENT_PREFIX}tmp.${randomUUID()}`);
+export function tempName(): string {
+  return `${RESERVED_SEGMENT_PREFIX}tmp.${randomUUID()}`;
 }
 
 /**
- * Path of the sidecar (metadata file) of the artifact file at `path`.
+ * Name of the sidecar (metadata file) of the artifact file `name` whose inode is `ino`: the
+ * metadata belongs to those very bytes, so two writes of one key never mix.
  *
- * @param path The artifact file.
- * @returns The sidecar path beside it.
+ * @param name The artifact file's name.
+ * @param ino Its inode number.
+ * @returns The sidecar's name, in the same directory.
  */
-export function sidecarPath(path: string): string {
-  return join(dirname(path), `${RESERVED_SEGMENT_PREFIX}meta.${basename(path)}.json`);
+export function sidecarName(name: string, ino: bigint): string {
+  return `${RESERVED_SEGMENT_PREFIX}meta-${ino}.${name}.json`;
+}
+
+/**
+ * The inode number a directory entry is the sidecar of, for the artifact file `name`.
+ *
+ * @param entry A name in the directory.
+ * @param name The artifact file's name.
+ * @returns The inode number, or `undefined` when `entry` is no sidecar of `name`.
+ */
+export function sidecarInode(entry: string, name: string): bigint | undefined {
+  const prefix = `${RESERVED_SEGMENT_PREFIX}meta-`;
+  const suffix = `.${name}.json`;
+  if (!entry.startsWith(prefix) || !entry.endsWith(suffix)) return undefined;
+  const ino = entry.slice(prefix.length, -suffix.length);
+  return /^\d+$/.test(ino) ? BigInt(ino) : undefined;
 }
 
 /**
@@ -98,14 +114,14 @@ export async function removeIfPresent(path: string): Promise<void> {
 }
 
 /**
- * Read and check the sidecar of the artifact file at `path`.
+ * Read and check a sidecar.
  *
- * @param path The artifact file.
+ * @param path The sidecar.
  * @returns The metadata.
  * @throws {Error} `ENOENT` when there is none; a `ZodError` or `SyntaxError` when it is damaged.
  */
 export async function readSidecar(path: string): Promise<SidecarData> {
-  return Sidecar.parse(JSON.parse(await readFile(sidecarPath(path), "utf8")));
+  return Sidecar.parse(JSON.parse(await readFile(path, "utf8")));
 }
 
 /**
@@ -168,10 +184,8 @@ export function fileStoreError(operation: string, key: string, error: unknown): 
 export async function listFiles(root: string, prefix: string): Promise<ArtifactListEntry[]> {
   const entries: ArtifactListEntry[] = [];
   await collect(root, "", prefix, entries);
-  // A directory walk is not byte order ("a/b" comes after "a-c"): sort the whole list.
-  return entries.map((entry) => ({ entry, bytes: Buffer.from(entry.key) }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map(({ entry }) => entry);
+  // A directory walk is not byte order ("a/b" comes after "a-c").
+  return sortByKey(entries);
 }
 
 /** Walk `dir` (never through symlinks), adding the files whose key starts with `prefix`. */

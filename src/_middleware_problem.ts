@@ -4,10 +4,12 @@
  *
  * @module
  */
+import { ActorKind } from "./vocabulary.ts";
 
 /** The documented shape of `X-PLM-Core-Caller`. */
-export const CORE_CALLER_FORMAT =
-  '"<product-line>; actor=<human|agent|system|connector>:<actor-id>"';
+export const CORE_CALLER_FORMAT = `"<product-line>; actor=<${
+  Object.values(ActorKind).join("|")
+}>:<actor-id>"`;
 const PROBLEM_BASE = "https://jsr.io/@tracepulse/plm-shared/doc/~/plmTenantMiddleware#";
 const PROBLEMS = {
   "tenant-missing": ["Tenant id missing", "Send the tenant's UUID in the X-PLM-Tenant-Id header"],

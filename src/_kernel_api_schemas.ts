@@ -6,36 +6,31 @@
  * @module
  */
 import { z } from "zod";
-import { CAPABILITY_PATTERN, isCapability } from "./capabilities.ts";
-import { findNonJson } from "./_json.ts";
-import { parseContract } from "./_validate.ts";
-import { ValidationError } from "./errors.ts";
-
-/** Longest identifier (trace_id, span_id, event_type, model, connector_id), in characters. */
-export const IDENTIFIER_MAX_LENGTH = 128;
-
-/** Where a cost comes from (the `PricingVersion` values). */
-export const PRICING_VERSIONS = ["litellm-live", "overrides-static", "unavailable"] as const;
-
-/** Where a cost stands (the `CostStatus` values). */
-export const COST_STATUSES = ["pending", "calculated", "unavailable"] as const;
-
-const NIL_OR_MAX_UUID = /^(?:0{8}-0{4}-0{4}-0{4}-0{12}|f{8}-f{4}-f{4}-f{4}-f{12})$/;
-
-/** 1 to 128 printable ASCII characters without spaces, so a key always fits a btree entry. */
-function identifier() {
-  return z.string()
-    .min(1)
-    .max(IDENTIFIER_MAX_LENGTH)
-    .regex(/^[\x21-\x7e]*$/, "expected printable ASCII characters without spaces");
-}
+import {
+  capability,
+  costStatus,
+  identifier,
+  pricingVersion,
+  sha256Hex,
+  tenantId,
+} from "./_contract_schema_fields.ts";
+import { parseContract } from "./_contract_schema_parse.ts";
+import { findNonJson } from "./_idempotency_json.ts";
+import { TenantMismatch, ValidationError, type ValidationIssue } from "./errors.ts";
+import { currentTenant } from "./tenant_context.ts";
+import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /** A token count: an integer from 0 to 2^31 - 1 (PostgreSQL `integer`). */
 function tokenCount() {
   return z.int().min(0).max(2_147_483_647);
 }
 
-/** A JSON object that PostgreSQL can store: plain JSON (see `_json.ts`), no U+0000. */
+/**
+ * A JSON object that PostgreSQL can store: plain JSON (see `_idempotency_json.ts`), no U+0000,
+ * at most `MAX_JSON_DEPTH` levels. zod's record copies the object, which drops an own
+ * `__proto__` key (its assignment sets the prototype instead): {@link parseEmitArgs} passes the
+ * caller's checked object on instead of the copy, so what is stored matches the content hash.
+ */
 function jsonObject() {
   return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
     const problem = findNonJson(value, true);
@@ -45,40 +40,51 @@ function jsonObject() {
   });
 }
 
-/** A tenant id: an RFC 9562 UUID, any case, lowercased; not the nil or max UUID. */
-export const tenantIdSchema = z.uuid().toLowerCase().refine(
-  (id) => !NIL_OR_MAX_UUID.test(id),
-  "the nil and max UUIDs are not tenant ids",
-);
+/**
+ * The `v1:` key string of an already parsed key (see `idempotencyKeyToString`, which parses
+ * first): each field percent-encoded like `encodeURIComponent`.
+ *
+ * @param key A parsed key (`tenant_id` lower case).
+ * @returns `v1:<tenant_id>:<trace_id>:<span_id>:<event_type>:<content_hash>`.
+ */
+export function formatIdempotencyKey(key: z.output<typeof idempotencyKeySchema>): string {
+  return `v1:${key.tenant_id}:${encodeURIComponent(key.trace_id)}:${
+    encodeURIComponent(key.span_id)
+  }:${encodeURIComponent(key.event_type)}:${key.content_hash}`;
+}
 
 /** The idempotency key (see `IdempotencyKey`). */
 export const idempotencyKeySchema = z.strictObject({
-  tenant_id: tenantIdSchema,
+  tenant_id: tenantId(),
   trace_id: identifier(),
   span_id: identifier(),
   event_type: identifier(),
-  content_hash: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"),
+  content_hash: sha256Hex(),
 });
 
-const capability = z.string()
-  .max(IDENTIFIER_MAX_LENGTH)
-  .regex(CAPABILITY_PATTERN, {
-    message: 'expected a dotted lowercase capability such as "read.parts"',
-    abort: true,
-  })
-  .refine(isCapability, 'expected a built-in capability or an extension starting with "x."');
+/**
+ * A cost in EUR, null or absent (the cost rules say when), as `numeric(20, 10)` stores it
+ * exactly: from 0 to below 10^10, at most 10 decimal places (PostgreSQL would round further
+ * places away, and refuse 10^10 or more).
+ */
+export function costEur() {
+  return z.number().min(0).lt(1e10, "must be below 10000000000 (numeric(20, 10))").refine(
+    (value) => Number(value.toFixed(10)) === value,
+    "must have at most 10 decimal places (numeric(20, 10) would round it)",
+  ).nullable().optional();
+}
 
 const cost = {
-  pricing_version: z.enum(PRICING_VERSIONS),
-  cost_eur: z.number().min(0).nullable().optional(),
-  cost_status: z.enum(COST_STATUSES),
+  pricing_version: pricingVersion(),
+  cost_eur: costEur(),
+  cost_status: costStatus(),
 };
 
 /** `emitTelemetry` arguments. */
 export const telemetryArgsSchema = z.strictObject({
   event_type: identifier(),
   span_id: identifier(),
-  capability,
+  capability: capability(),
   payload: jsonObject().default({}),
   idempotency_key: idempotencyKeySchema,
 }).superRefine((args, ctx) => {
@@ -120,7 +126,7 @@ export const llmCallArgsSchema = z.strictObject({
 export const connectorCallArgsSchema = z.strictObject({
   span_id: identifier(),
   connector_id: identifier(),
-  capability,
+  capability: capability(),
   envelope: jsonObject().default({}),
   ...cost,
   idempotency_key: idempotencyKeySchema,
@@ -164,16 +170,83 @@ export type EmitArgs = z.output<typeof EMIT_KINDS[EmitKind]["schema"]>;
  * @param tenantId The emitter's tenant (lowercase).
  * @returns The parsed (defaulted) arguments.
  * @throws {ValidationError} When `args` breaks its contract or the key is another tenant's.
+ * @throws {TenantMismatch} When called inside `withTenant` of another tenant.
  */
 export function parseEmitArgs(kind: EmitKind, args: unknown, tenantId: string): EmitArgs {
+  assertTenantContext(tenantId);
   const { schema, contract } = EMIT_KINDS[kind];
   const parsed: EmitArgs = parseContract(schema, contract, args);
+  // The JSON objects as given (checked above), not zod's copies (see jsonObject).
+  const given = args as Record<string, unknown>;
+  if ("payload" in parsed && given.payload !== undefined) {
+    parsed.payload = given.payload as Record<string, unknown>;
+  }
+  if ("envelope" in parsed && given.envelope !== undefined) {
+    parsed.envelope = given.envelope as Record<string, unknown>;
+  }
   if (parsed.idempotency_key.tenant_id !== tenantId) {
     throw new ValidationError(contract, [
       { path: "idempotency_key.tenant_id", message: "must equal the emitter's tenant" },
     ]);
   }
   return parsed;
+}
+
+const BatchEventSchema = z.strictObject({
+  kind: z.enum(Object.keys(EMIT_KINDS) as EmitKind[]),
+  args: z.unknown(),
+});
+
+/** One parsed event of a batch. */
+export interface ParsedEmit {
+  readonly kind: EmitKind;
+  readonly args: EmitArgs;
+}
+
+/**
+ * Validate a whole batch before anything is written: every problem of every event is reported
+ * in one `ValidationError` (contract `"KernelEvent[]"`, paths such as `"3.args.span_id"`).
+ *
+ * @param events The untrusted batch: `{ kind, args }` objects.
+ * @param tenantId The emitter's tenant (lowercase).
+ * @returns The parsed events, in order.
+ * @throws {ValidationError} When any event is invalid.
+ * @throws {TenantMismatch} When called inside `withTenant` of another tenant.
+ */
+export function parseEmitBatch(events: unknown, tenantId: string): ParsedEmit[] {
+  assertTenantContext(tenantId);
+  if (!Array.isArray(events)) {
+    throw new ValidationError("KernelEvent[]", [{ path: "", message: "expected an array" }]);
+  }
+  const parsed: ParsedEmit[] = [];
+  const issues: ValidationIssue[] = [];
+  events.forEach((event: unknown, index) => {
+    try {
+      const { kind, args } = parseContract(BatchEventSchema, "KernelEvent", event);
+      parsed.push({ kind, args: parseEmitArgs(kind, args, tenantId) });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const prefix = error.contract === "KernelEvent" ? `${index}` : `${index}.args`;
+      for (const issue of error.issues) {
+        const path = issue.path === "" ? prefix : `${prefix}.${issue.path}`;
+        issues.push({ path, message: issue.message });
+      }
+    }
+  });
+  if (issues.length > 0) throw new ValidationError("KernelEvent[]", issues);
+  return parsed;
+}
+
+/**
+ * Refuse a write inside a tenant context (`withTenant`) of another tenant than the emitter's.
+ * Every write of both emitters calls it before anything else.
+ *
+ * @param tenantId The emitter's tenant (lowercase).
+ * @throws {TenantMismatch} When a tenant context is current and names another tenant.
+ */
+export function assertTenantContext(tenantId: string): void {
+  const context = currentTenant();
+  if (context !== undefined && context !== tenantId) throw new TenantMismatch(tenantId, context);
 }
 
 /** A key field must repeat the argument it identifies. */
@@ -199,9 +272,9 @@ function sameAs(
 function costRules(
   ctx: z.RefinementCtx,
   args: {
-    pricing_version: typeof PRICING_VERSIONS[number];
+    pricing_version: PricingVersion;
     cost_eur?: number | null;
-    cost_status: typeof COST_STATUSES[number];
+    cost_status: CostStatus;
   },
 ): void {
   const hasCost = args.cost_eur !== undefined && args.cost_eur !== null;

@@ -85,3 +85,23 @@ function keyProblem(key: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Sort listed entries in UTF-8 byte order of their keys, the order `list` promises on every
+ * backend (a directory walk and some S3 servers give another; UTF-16 `<` differs above U+FFFF).
+ *
+ * @param entries Entries in any order.
+ * @returns A new array, sorted.
+ */
+export function sortByKey<T extends { key: string }>(entries: readonly T[]): T[] {
+  return entries.map((entry) => ({ entry, bytes: encoder.encode(entry.key) }))
+    .sort((a, b) => compareBytes(a.bytes, b.bytes))
+    .map(({ entry }) => entry);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return a.length - b.length;
+}

@@ -1,48 +1,14 @@
 /**
- * Internal: `ObjectStoreBackend`'s client set-up, and how it reads S3 answers: object metadata
- * into `ArtifactInfo`, SDK errors into the artifact store's errors.
+ * Internal: how `ObjectStoreBackend` reads S3 answers: object metadata into `ArtifactInfo`,
+ * SDK errors into the artifact store's errors.
  *
  * @module
  */
-import process from "node:process";
-import { S3Client } from "@aws-sdk/client-s3";
 import type { ArtifactInfo } from "./artifact_store.ts";
 import { ArtifactNotFound, ArtifactStoreUnavailable } from "./errors.ts";
-import type { ObjectStoreBackendOptions } from "./object_store_backend.ts";
 
 /** Where streamed bodies wait, hashed, until they are copied to their key with their SHA-256. */
 export const STAGING_PREFIX = ".plm-staging/";
-
-/**
- * The bucket and a client for `options`, missing options taken from `S3_*` variables.
- *
- * @param options The backend's options.
- * @returns The bucket name and the client.
- * @throws {TypeError} When no bucket is given, or only one half of the credentials.
- */
-export function connect(options: ObjectStoreBackendOptions): [string, S3Client] {
-  const bucket = options.bucket ?? process.env.S3_BUCKET;
-  if (!bucket) {
-    throw new TypeError('ObjectStoreBackend needs a bucket: pass { bucket } or set "S3_BUCKET"');
-  }
-  const endpoint = options.endpoint ?? process.env.S3_ENDPOINT_URL;
-  const accessKeyId = options.accessKeyId ?? process.env.S3_ACCESS_KEY;
-  const secretAccessKey = options.secretAccessKey ?? process.env.S3_SECRET_KEY;
-  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
-    throw new TypeError(
-      'ObjectStoreBackend needs both credentials: set accessKeyId and secretAccessKey (or "S3_ACCESS_KEY" and "S3_SECRET_KEY"), or neither',
-    );
-  }
-  const client = new S3Client({
-    endpoint,
-    region: options.region ?? process.env.S3_REGION ?? "us-east-1",
-    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-    // Stream bodies have no known length: no checksum header can be computed up front.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-  });
-  return [bucket, client];
-}
 
 /** The fields `HeadObject` and `GetObject` answers share. */
 export interface ObjectHead {

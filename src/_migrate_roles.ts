@@ -1,0 +1,59 @@
+/**
+ * Internal: the one check of the package's roles. Roles are cluster-wide, so a role of ours may
+ * have been created (or altered later) by someone else; `migrate()` runs this check on every `up`
+ * run and the migrations that create or rely on a role run it too.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { UntrustedRole } from "./errors.ts";
+
+/**
+ * The package's roles and whether each one is meant to bypass row level security. A migration
+ * that creates a role adds it here.
+ */
+export const PACKAGE_ROLES: Readonly<Record<string, { readonly bypassRls: boolean }>> = {
+  plm_kernel_writer: { bypassRls: false },
+  plm_migrator: { bypassRls: true },
+  plm_tenant_admin: { bypassRls: false },
+};
+
+/** Role attributes no package role may have (`pg_roles` column → SQL keyword). */
+const FORBIDDEN = [
+  ["rolcanlogin", "LOGIN"],
+  ["rolsuper", "SUPERUSER"],
+  ["rolcreaterole", "CREATEROLE"],
+  ["rolcreatedb", "CREATEDB"],
+  ["rolreplication", "REPLICATION"],
+  ["rolbypassrls", "BYPASSRLS"],
+] as const;
+
+/**
+ * Refuse a package role that exists with more power than the package gives it: LOGIN,
+ * SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS (except where {@link PACKAGE_ROLES}
+ * expects it) or membership in any other role. Roles that do not exist yet pass.
+ *
+ * @param sql A connection of a role that may read `pg_roles` (anyone may).
+ * @param roles The roles to check. @default every role of {@link PACKAGE_ROLES}
+ * @throws {UntrustedRole} Naming the first role and attribute found.
+ */
+export async function verifyRoles(
+  sql: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql,
+  roles: readonly string[] = Object.keys(PACKAGE_ROLES),
+): Promise<void> {
+  const rows = await sql<Record<string, unknown>[]>`
+    select r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb,
+      r.rolreplication, r.rolbypassrls,
+      array(select m.roleid::regrole::text from pg_catalog.pg_auth_members m
+            where m.member = r.oid order by 1) as member_of
+    from pg_catalog.pg_roles r where r.rolname in ${sql(roles)} order by r.rolname`;
+  for (const row of rows) {
+    const role = String(row.rolname);
+    for (const [column, attribute] of FORBIDDEN) {
+      if (column === "rolbypassrls" && PACKAGE_ROLES[role]?.bypassRls) continue;
+      if (row[column] === true) throw new UntrustedRole(role, attribute);
+    }
+    const memberOf = row.member_of as string[];
+    if (memberOf.length > 0) throw new UntrustedRole(role, `member of "${memberOf[0]}"`);
+  }
+}

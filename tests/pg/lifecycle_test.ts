@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import type postgres from "postgres";
+import { startEmbeddedPostgres } from "../../src/db.ts";
+import { TenantAdminRequired, TenantConflict, ValidationError } from "../../src/errors.ts";
+import { MemoryKernelEmitter } from "../../src/memory_kernel_emitter.ts";
+import { migrate } from "../../src/migrate.ts";
+import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
+import type { RunCardV1 } from "../../src/run_card.ts";
+import { registerTenant } from "../../src/tenants.ts";
+import { fullLifecycle, lifecycleSuite } from "../_lifecycle_suite.ts";
+import { newTraceId } from "../_helpers.ts";
+import { isEmbedded, openTestDatabase } from "../_pg.ts";
+import { emitterFor } from "./_emitter_db.ts";
+
+const ADMIN = { role: "plm_tenant_admin" };
+
+Deno.test("PostgresKernelEmitter passes the lifecycle suite", async (t) => {
+  await using db = await openTestDatabase();
+  await lifecycleSuite(t, async (tenantId, registered) => {
+    if (registered) await registerTenant(db.sql, { id: tenantId, name: "acme" }, ADMIN);
+    return { emitter: emitterFor(db, tenantId), close: () => Promise.resolve() };
+  }, { skipConcurrency: isEmbedded() });
+});
+
+Deno.test("registerTenant() behaviour", async (t) => {
+  await using db = await openTestDatabase();
+
+  await t.step("idempotent; another name for the id is a TenantConflict", async () => {
+    const tenant = { id: crypto.randomUUID().toUpperCase(), name: "acme" };
+    assert.deepEqual(await registerTenant(db.sql, tenant, ADMIN), { created: true });
+    assert.deepEqual(await registerTenant(db.sql, tenant, ADMIN), { created: false });
+    await assert.rejects(
+      registerTenant(db.sql, { ...tenant, name: "other" }, ADMIN),
+      (error) => error instanceof TenantConflict && error.code === "TENANT_CONFLICT",
+    );
+    const [row] = await db.sql`select name from tenants where id = ${tenant.id.toLowerCase()}`;
+    assert.equal(row.name, "acme");
+  });
+
+  await t.step("refuses a bad id or name before any SQL", async () => {
+    for (const tenant of [{ id: "tenant-1", name: "a" }, { id: crypto.randomUUID(), name: "" }]) {
+      await assert.rejects(registerTenant(db.sql, tenant, ADMIN), ValidationError);
+    }
+  });
+
+  await t.step("the writer role can never register a tenant", async () => {
+    const id = crypto.randomUUID();
+    const writer = (sql: postgres.Sql, options = {}) =>
+      registerTenant(sql, { id, name: "intruder" }, options);
+    await assert.rejects(
+      db.embedded ? writer(db.sql, { role: "plm_kernel_writer" }) : writer(db.writer),
+      (error) => error instanceof TenantAdminRequired && error.code === "TENANT_ADMIN_REQUIRED",
+    );
+    // Not even inside its own tenant's context, where row level security would let the row by.
+    await assert.rejects(
+      db.sql.begin(async (tx) => {
+        await tx`select set_config('app.tenant_id', ${id}, true),
+                        set_config('role', 'plm_kernel_writer', true)`;
+        await tx`insert into public.tenants (id, name) values (${id}, 'intruder')`;
+      }),
+      { code: "42501" },
+    );
+    const [{ n }] = await db.sql`select count(*)::int as n from tenants where id = ${id}`;
+    assert.equal(n, 0);
+  });
+
+  await t.step("plm_tenant_admin may touch tenants only", async () => {
+    for (const table of ["runs", "telemetry_events", "llm_calls", "artifacts"]) {
+      await assert.rejects(
+        db.sql.begin(async (tx) => {
+          await tx`select set_config('role', 'plm_tenant_admin', true)`;
+          await tx`select 1 from ${tx(table)} limit 1`;
+        }),
+        { code: "42501" },
+      );
+    }
+    const [role] = await db.sql`
+      select rolcanlogin, rolsuper, rolbypassrls, rolcreaterole from pg_roles
+      where rolname = 'plm_tenant_admin'`;
+    assert.deepEqual({ ...role }, {
+      rolcanlogin: false,
+      rolsuper: false,
+      rolbypassrls: false,
+      rolcreaterole: false,
+    });
+  });
+});
+
+/** What differs between stores for the same lifecycle: ids and times. */
+function comparable(card: RunCardV1): Partial<RunCardV1> {
+  const {
+    tenant_id: _tenant,
+    run_id: _run,
+    started_at: _started,
+    ended_at,
+    first_telemetry_at,
+    last_telemetry_at,
+    last_governance_event_at,
+    ...rest
+  } = card;
+  assert.ok(ended_at && first_telemetry_at && last_telemetry_at && last_governance_event_at);
+  return rest;
+}
+
+Deno.test("the full lifecycle gives the same card on memory, PGlite and a server, and the card is mcrc_v1_view's row", async () => {
+  const traceId = newTraceId();
+  const cards: RunCardV1[] = [];
+  const memoryTenant = crypto.randomUUID();
+  cards.push(
+    await fullLifecycle(new MemoryKernelEmitter({ tenantId: memoryTenant }), memoryTenant, traceId),
+  );
+
+  const onDatabase = async (sql: postgres.Sql, writer: postgres.Sql, role?: string) => {
+    const tenantId = crypto.randomUUID();
+    await registerTenant(sql, { id: tenantId, name: "acme" }, ADMIN);
+    const emitter = new PostgresKernelEmitter(writer, { tenantId, ...(role ? { role } : {}) });
+    const card = await fullLifecycle(emitter, tenantId, traceId);
+    const [view] = await sql`select * from mcrc_v1_view where tenant_id = ${tenantId}`;
+    assert.equal(card.run_id, String(view.run_id));
+    assert.equal(card.tenant_id, view.tenant_id);
+    for (
+      const column of [
+        "started_at",
+        "ended_at",
+        "first_telemetry_at",
+        "last_governance_event_at",
+      ] as const
+    ) {
+      assert.equal(Date.parse(card[column] as string), (view[column] as Date).getTime(), column);
+    }
+    assert.equal(card.llm_cost_eur, view.llm_cost_eur);
+    assert.equal(card.artifact_bytes, Number(view.artifact_bytes));
+    assert.deepEqual(card.llm_models, view.llm_models);
+    assert.equal(card.quality_level, view.quality_level);
+    assert.equal(
+      card.connector_cost_unavailable_count,
+      Number(view.connector_cost_unavailable_count),
+    );
+    cards.push(card);
+  };
+
+  await using pglite = await startEmbeddedPostgres();
+  await migrate(pglite.sql);
+  await onDatabase(pglite.sql, pglite.sql, "plm_kernel_writer");
+  if (!isEmbedded()) {
+    await using db = await openTestDatabase();
+    await onDatabase(db.sql, db.writer);
+  }
+  assert.equal(cards.length, isEmbedded() ? 2 : 3);
+  for (const card of cards.slice(1)) assert.deepEqual(comparable(card), comparable(cards[0]));
+  assert.equal(cards[0].llm_cost_eur, "0.0125000001");
+  assert.equal(cards[0].connector_cost_unavailable_count, 1);
+  assert.equal(cards[0].artifact_count, 1);
+});
