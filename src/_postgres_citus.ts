@@ -25,6 +25,7 @@ import {
   isBrokenConnection,
 } from "./_postgres_kernel_emitter_rows.ts";
 import type { Sql } from "./db.ts";
+import { UnknownTenant } from "./errors.ts";
 import type { EmitOutcome, EventTable } from "./kernel_api.ts";
 
 const DETECT = "select exists (select 1 from pg_extension where extname = 'citus') as citus";
@@ -66,6 +67,29 @@ export function citusTransactionSettings(tenantId: string, role: string | undefi
   const switchRole = role === undefined ? "" : `set local role "${role.replaceAll('"', '""')}"; `;
   return `${switchRole}set local citus.propagate_set_commands = local; ` +
     `set local app.tenant_id = '${tenantId}'`;
+}
+
+/**
+ * Whether a driver error is a foreign key violation because the tenant is not registered, on
+ * Citus: errors from the shards carry no `constraint_name`, so the tenant is looked up.
+ *
+ * @param sql The pool the error came from.
+ * @param tenantId The tenant of the failed write (a validated lower-case UUID).
+ * @param error What the driver threw.
+ */
+export async function isUnknownCitusTenant(
+  sql: Sql,
+  tenantId: string,
+  error: unknown,
+): Promise<boolean> {
+  if ((error as { code?: unknown } | null)?.code !== "23503" || !(await isCitus(sql))) {
+    return false;
+  }
+  const [, found] = await sql.begin((tx) => [
+    tx.unsafe(citusTransactionSettings(tenantId, undefined)).simple(),
+    tx.unsafe("select 1 from public.tenants where id = $1::uuid", [tenantId]),
+  ]);
+  return found.length === 0;
 }
 
 /** Unique columns that name one event (besides `tenant_id`): the logical key. */
@@ -211,6 +235,9 @@ export class CitusWriter {
         ]);
         return results.slice(1) as postgres.Row[][];
       } catch (error) {
+        if (await isUnknownCitusTenant(this.#sql, this.#tenantId, error)) {
+          throw new UnknownTenant(this.#tenantId, { cause: error });
+        }
         if (!isBrokenConnection(error) || attempt === ATTEMPTS) throw error;
       }
     }

@@ -473,6 +473,7 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
     const rows = toEventInserts(events, this.tenantId);
+    if (rows.length === 0) return [];
     return await this.#guard(async () => {
       await this.#price(rows);
       return await this.#many(rows);
