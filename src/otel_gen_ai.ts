@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { costStatus, pricingVersion } from "./_contract_schema_fields.ts";
 import { parseContract } from "./_contract_schema_parse.ts";
+import type { CostRequest } from "./pricing.ts";
 import type { CostStatus, PricingVersion } from "./vocabulary.ts";
 
 /**
@@ -58,20 +59,15 @@ export const PlmAttribute: {
   PricingVersion: "plm.pricing_version",
 });
 
-/** The content of an LLM call in GenAI terms: `EmitLlmCallArgs` fits, plus the token classes. */
-export interface GenAiLlmCall {
-  /** The model as priced; `gen_ai.request.model` (from a span: `gen_ai.response.model` first). */
-  readonly model: string;
-  /** `gen_ai.usage.input_tokens`: every input token, cached ones included. */
-  readonly prompt_tokens: number;
-  /** `gen_ai.usage.output_tokens`: every output token, reasoning ones included. */
-  readonly completion_tokens: number;
-  /** `gen_ai.usage.cache_read.input_tokens`, counted inside `prompt_tokens`. */
-  readonly cache_read_input_tokens?: number;
-  /** `gen_ai.usage.cache_creation.input_tokens`, counted inside `prompt_tokens`. */
-  readonly cache_creation_input_tokens?: number;
-  /** `gen_ai.usage.reasoning.output_tokens`, counted inside `completion_tokens`. */
-  readonly reasoning_tokens?: number;
+/**
+ * The content of an LLM call in GenAI terms: `EmitLlmCallArgs` fits, plus the token classes of
+ * `CostRequest`. The usage maps to `gen_ai.request.model` (from a span: `gen_ai.response.model`
+ * first), `gen_ai.usage.input_tokens` (every input token, cached ones included),
+ * `gen_ai.usage.output_tokens` (every output token, reasoning ones included),
+ * `gen_ai.usage.cache_read.input_tokens`, `gen_ai.usage.cache_creation.input_tokens` and
+ * `gen_ai.usage.reasoning.output_tokens`.
+ */
+export interface GenAiLlmCall extends CostRequest {
   /** `plm.pricing_version`. */
   readonly pricing_version: PricingVersion;
   /** `gen_ai.usage.cost.amount` with `gen_ai.usage.cost.currency` `"EUR"` (proposed). */
