@@ -125,11 +125,13 @@ export async function up(sql: postgres.Sql): Promise<void> {
 export async function down(sql: postgres.Sql): Promise<void> {
   for (const table of CALL_TABLES) {
     await sql.unsafe(`revoke update (pricing_version) on ${table} from plm_kernel_writer`);
+    // One ADD CONSTRAINT per statement: Citus refuses it beside other subcommands.
     await sql.unsafe(`
       alter table ${table} drop constraint ${table}_pricing_snapshot_unavailable_check,
         drop constraint ${table}_pricing_version_status_check,
-        drop constraint ${table}_cost_eur_status_check,
-        add constraint ${table}_cost_eur_status_check check (
+        drop constraint ${table}_cost_eur_status_check`);
+    await sql.unsafe(`
+      alter table ${table} add constraint ${table}_cost_eur_status_check check (
           (cost_status <> 'calculated' or cost_eur is not null)
           and (cost_status <> 'unavailable' or cost_eur is null))`);
   }

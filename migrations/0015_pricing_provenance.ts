@@ -26,11 +26,16 @@ export async function up(sql: postgres.Sql): Promise<void> {
 
 /** Revert the revision. */
 export async function down(sql: postgres.Sql): Promise<void> {
+  // One ADD CONSTRAINT per statement: Citus refuses it beside other subcommands.
   await sql`
     alter table pricing_snapshots
-      drop constraint uq_pricing_snapshots_tenant_model_date_digest,
+      drop constraint uq_pricing_snapshots_tenant_model_date_digest`;
+  await sql`
+    alter table pricing_snapshots
       add constraint uq_pricing_snapshots_tenant_model_date
-        unique (tenant_id, model, snapshot_date),
+        unique (tenant_id, model, snapshot_date)`;
+  await sql`
+    alter table pricing_snapshots
       drop column price_table_digest,
       drop column taken_at,
       drop column source`;

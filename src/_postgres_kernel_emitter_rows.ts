@@ -46,6 +46,41 @@ export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly string[]>> = {
   connector_calls: [...KEY_COLUMNS, "connector_id", "capability", "envelope", ...COST_COLUMNS],
 };
 
+/** The event tables, in the order of {@link batchJson}'s arrays. */
+export const BATCH_TABLES: readonly EventTable[] = [
+  "telemetry_events",
+  "llm_calls",
+  "connector_calls",
+];
+
+/**
+ * Some rows of a batch as JSON, one array of row objects per table of {@link BATCH_TABLES}
+ * (`[]` for none): each object its {@link EVENT_COLUMNS} plus `ord`, the row's index; the
+ * already serialised JSON columns written in as they are.
+ *
+ * @param rows The batch.
+ * @param indexes Which of its rows.
+ * @returns One JSON array per table.
+ */
+export function batchJson(rows: readonly EventInsert[], indexes: readonly number[]): string[] {
+  const parts = BATCH_TABLES.map((): string[] => []);
+  for (const i of indexes) {
+    const row = rows[i];
+    const names = EVENT_COLUMNS[row.table];
+    let object = "{";
+    for (let column = 0; column < names.length; column++) {
+      const name = names[column];
+      const value = row.values[column];
+      const json = name === "payload" || name === "envelope"
+        ? value as string
+        : JSON.stringify(value);
+      object += `"${name}":${json},`;
+    }
+    parts[BATCH_TABLES.indexOf(row.table)].push(`${object}"ord":${i}}`);
+  }
+  return parts.map((part) => `[${part.join(",")}]`);
+}
+
 /** postgres.js and Node socket codes of a connection that failed or broke. */
 const CONNECTION_CODES = new Set([
   "CONNECTION_CLOSED",

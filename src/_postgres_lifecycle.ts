@@ -3,11 +3,13 @@
  * methods. Each call is one short transaction that sets the tenant (and the role, when the
  * emitter switches roles) transaction-locally, so row level security applies; rows it decides
  * on are locked (`FOR UPDATE`) or written with `ON CONFLICT DO NOTHING` and read back, so
- * concurrent identical calls agree on one row. Tables are named with their schema.
+ * concurrent identical calls agree on one row. Tables are named with their schema. On Citus the
+ * tenant is set with `SET LOCAL`, which reaches the shards.
  *
  * @module
  */
 import { compareQuality, parseLifecycleArgs } from "./_lifecycle_schemas.ts";
+import { citusTransactionSettings, isCitus, isUnknownCitusTenant } from "./_postgres_citus.ts";
 import { isUnavailable } from "./_postgres_kernel_emitter_rows.ts";
 import { freezeRunCard } from "./_run_card_schema.ts";
 import type { Sql, TransactionSql } from "./db.ts";
@@ -43,7 +45,7 @@ function rfc3339(column: string): string {
   return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-const CARD = `
+const CARD_COLUMNS = `
   select tenant_id::text, run_id::text, trace_id, product_line,
     ${rfc3339("started_at")} as started_at, ${rfc3339("ended_at")} as ended_at,
     actor_kind::text, actor_id, quality_level::text,
@@ -59,7 +61,15 @@ const CARD = `
     artifact_count::float8, artifact_bytes::float8,
     governance_event_count::float8, last_governance_event_type,
     ${rfc3339("last_governance_event_at")} as last_governance_event_at
-  from public.mcrc_v1_view where tenant_id = $1::uuid and trace_id = $2::text`;
+  from public.mcrc_v1_view`;
+
+/**
+ * The run card of a trace (parameters: the tenant, the trace); on Citus (parameter: the trace)
+ * without the tenant filter, which row level security makes redundant: Citus refuses the view's
+ * outer joins beside a `tenant_id = ...` qual under RLS.
+ */
+const CARD = `${CARD_COLUMNS} where tenant_id = $1::uuid and trace_id = $2::text`;
+const CITUS_CARD = `${CARD_COLUMNS} where trace_id = $1::text`;
 
 /** The lifecycle calls of one tenant's `PostgresKernelEmitter`. */
 export class PostgresLifecycle {
@@ -117,12 +127,17 @@ export class PostgresLifecycle {
       if (run.ended_at !== null && level === run.quality_level) {
         return Object.freeze({ trace_id, quality_level: level, ended_at: run.ended_at });
       }
-      const [ended] = await tx.unsafe(
-        `update public.runs set quality_level = $3::quality_level,
-           ended_at = coalesce(ended_at, now())
-         where tenant_id = $1::uuid and trace_id = $2::text
-         returning ${rfc3339("ended_at")} as ended_at`,
+      // The run is locked: ended_at is set only if it was not (no COALESCE around now(), and
+      // no function in RETURNING: Citus refuses both).
+      const where = "where tenant_id = $1::uuid and trace_id = $2::text";
+      await tx.unsafe(
+        `update public.runs set quality_level = $3::quality_level
+           ${run.ended_at === null ? ", ended_at = now()" : ""} ${where}`,
         [this.#tenantId, trace_id, level],
+      );
+      const [ended] = await tx.unsafe(
+        `select ${rfc3339("ended_at")} as ended_at from public.runs ${where}`,
+        [this.#tenantId, trace_id],
       );
       return Object.freeze({ trace_id, quality_level: level, ended_at: ended.ended_at });
     });
@@ -220,8 +235,11 @@ export class PostgresLifecycle {
       { trace_id: traceId },
       this.#tenantId,
     );
+    const citus = await isCitus(this.#sql);
     return await this.#transaction(async (tx) => {
-      const [row] = await tx.unsafe(CARD, [this.#tenantId, trace_id]);
+      const [row] = citus
+        ? await tx.unsafe(CITUS_CARD, [trace_id])
+        : await tx.unsafe(CARD, [this.#tenantId, trace_id]);
       return row === undefined ? undefined : freezeRunCard({ ...row });
     });
   }
@@ -252,13 +270,21 @@ export class PostgresLifecycle {
    */
   async #transaction<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
     try {
+      // On Citus only `SET LOCAL` reaches the shards (asked once per pool).
+      const citus = await isCitus(this.#sql);
       return await this.#sql.begin(async (tx) => {
-        await tx`select set_config('app.tenant_id', ${this.#tenantId}, true)`;
-        if (this.#role !== undefined) await tx`select set_config('role', ${this.#role}, true)`;
+        if (citus) {
+          await tx.unsafe(citusTransactionSettings(this.#tenantId, this.#role)).simple();
+        } else {
+          await tx`select set_config('app.tenant_id', ${this.#tenantId}, true)`;
+          if (this.#role !== undefined) await tx`select set_config('role', ${this.#role}, true)`;
+        }
         return await work(tx);
       }) as T;
     } catch (error) {
-      if (isUnknownTenant(error)) throw new UnknownTenant(this.#tenantId, { cause: error });
+      if (isUnknownTenant(error) || await isUnknownCitusTenant(this.#sql, this.#tenantId, error)) {
+        throw new UnknownTenant(this.#tenantId, { cause: error });
+      }
       throw isUnavailable(error) ? new EmitterUnavailable(error) : error;
     }
   }

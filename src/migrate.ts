@@ -5,7 +5,8 @@
  * the package's roles. The revisions are known by
  * static import (`migrations/mod.ts`), so the runner works from a remote import too. Applied
  * revisions are recorded in ley's bookkeeping table `migrations`, as they were when ley ran
- * them. Also the CLI behind `migrate.ts` (`deno task migrate up|down|status`).
+ * them. On Citus each revision's transaction starts with the settings distributed DDL needs.
+ * Also the CLI behind `migrate.ts` (`deno task migrate up|down|status`).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { parseArgs } from "node:util";
 import type postgres from "postgres";
 import * as revisions from "../migrations/mod.ts";
 import { verifyRoles } from "./_migrate_roles.ts";
+import { CITUS_MIGRATION_SETTINGS, isCitus } from "./_postgres_citus.ts";
 import { connect, type Sql } from "./db.ts";
 import {
   DatabaseUnreachable,
@@ -286,6 +288,7 @@ async function runRevision(
 ): Promise<MigrationStep> {
   await conn`begin`;
   try {
+    if (await isCitus(conn)) await conn.unsafe(CITUS_MIGRATION_SETTINGS).simple();
     await revision[direction](conn);
     if (direction === "up") {
       const name = revision.name + MIGRATION_EXTENSION;

@@ -3,14 +3,16 @@
  * inserts on the logical key (`ON CONFLICT ... DO NOTHING`) and tells replay from conflict by the
  * stored content hash, the tenant set transaction-locally inside the statement so that
  * row-level security applies; group commit of concurrent emits; a batch path,
- * {@link PostgresKernelEmitter.emitMany}, one statement for the whole batch.
+ * {@link PostgresKernelEmitter.emitMany}, one statement for the whole batch. On a Citus
+ * coordinator the same calls go through the path of `_postgres_citus.ts` (chosen once per pool).
  *
  * @module
  */
 import type postgres from "postgres";
 import { z } from "zod";
 import {
-  EVENT_COLUMNS,
+  BATCH_TABLES,
+  batchJson,
   type EventInsert,
   isBrokenConnection,
   isUnavailable,
@@ -26,6 +28,7 @@ import type { PriceTable, PricingProvenance } from "./price_table.ts";
 import { pricingProvenance } from "./pricing.ts";
 import { EmitterUnavailable, IdempotencyConflict, UnknownTenant } from "./errors.ts";
 import { PostgresLifecycle } from "./_postgres_lifecycle.ts";
+import { CitusWriter, isCitus } from "./_postgres_citus.ts";
 import type {
   EndedRun,
   EndRunArgs,
@@ -60,6 +63,8 @@ export interface PostgresKernelEmitterOptions {
    * whose login role bypasses row-level security (a superuser, e.g. every connection to PGlite
    * through pglite-socket): each statement then runs in a pipelined transaction
    * (`BEGIN; set_config('role', ...); <the statement>; COMMIT`), no longer one round trip.
+   *
+   * On Citus the role must be able to log in: Citus connects to the workers as the current role.
    *
    * @default undefined (no switch: connect as a login role in `plm_kernel_writer`)
    */
@@ -242,9 +247,6 @@ const MANY = `
         and n.span_id = r.span_id and n.event_type = r.event_type)
   ) as s`;
 
-/** The tables in the order of `MANY`'s parameters and of its `t` column. */
-const MANY_TABLES: readonly EventTable[] = ["telemetry_events", "llm_calls", "connector_calls"];
-
 /**
  * The day's `pricing_snapshots` row of a model and price table (digest, `null` for none),
  * created if missing with the table's provenance, in one statement: the id inserted, or else
@@ -290,7 +292,10 @@ const RACE_ATTEMPTS = 10;
  * LLM call priced from the `priceTable` option: the row of that table, with its provenance);
  * `pricing_version: "unavailable"` refers to none. A broken or unreachable database throws
  * `EmitterUnavailable`; nothing is half-written, and the same emitter works again once the
- * server is back.
+ * server is back. On a Citus coordinator (a database with the `citus` extension, asked once per
+ * pool on the first call) the same semantics hold through a path made for distributed tables:
+ * each statement runs in a short transaction that sets the tenant with `SET LOCAL`, so that it
+ * reaches the shards.
  *
  * @example Record, replay and conflict (on the embedded PostgreSQL)
  * ```ts
@@ -342,6 +347,8 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   #day = "";
   #dayEnds = 0;
   #lifecycleCalls: PostgresLifecycle | undefined;
+  /** The Citus path, `null` on plain PostgreSQL, `undefined` until the pool was asked. */
+  #citus: CitusWriter | null | undefined;
 
   /**
    * Create the emitter; no SQL is sent until the first emit.
@@ -466,6 +473,7 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
    */
   async emitMany(events: readonly KernelEvent[]): Promise<EmitOutcome[]> {
     const rows = toEventInserts(events, this.tenantId);
+    if (rows.length === 0) return [];
     return await this.#guard(async () => {
       await this.#price(rows);
       return await this.#many(rows);
@@ -567,6 +575,7 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
 
   /** One event in one statement (again only in the concurrent-insert race). */
   async #one(row: EventInsert): Promise<EmitOutcome> {
+    if (this.#citus) return await this.#citus.one(row);
     const statement: Statement = [ONE[row.table], [this.tenantId, ...row.values]];
     for (let attempt = 0; attempt < RACE_ATTEMPTS; attempt++) {
       const [{ inserted, stored }] = await this.#run(statement);
@@ -578,22 +587,23 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
 
   /** Rows in one batch statement; the rows caught in the concurrent-insert race again. */
   async #many(rows: readonly EventInsert[]): Promise<EmitOutcome[]> {
+    if (this.#citus) return await this.#citus.many(rows);
     const outcomes: EmitOutcome[] = new Array(rows.length);
     let pending = [...rows.keys()];
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt === RACE_ATTEMPTS) {
         throw new Error("Rows stored concurrently stayed invisible to the batch");
       }
-      const inserted = MANY_TABLES.map(() => new Map<string, string>());
-      const stored = MANY_TABLES.map(() => new Map<string, string>());
-      const found = await this.#run([MANY, [this.tenantId, ...batchParams(rows, pending)]]);
+      const inserted = BATCH_TABLES.map(() => new Map<string, string>());
+      const stored = BATCH_TABLES.map(() => new Map<string, string>());
+      const found = await this.#run([MANY, [this.tenantId, ...batchJson(rows, pending)]]);
       for (const { t, trace_id, span_id, event_type, content_hash, inserted: isNew } of found) {
         (isNew ? inserted : stored)[t].set(`${trace_id}\0${span_id}\0${event_type}`, content_hash);
       }
       const race: number[] = [];
       for (const i of pending) {
         const row = rows[i];
-        const t = MANY_TABLES.indexOf(row.table);
+        const t = BATCH_TABLES.indexOf(row.table);
         const hash = inserted[t].get(row.identity) ?? stored[t].get(row.identity);
         if (hash === undefined) {
           race.push(i);
@@ -642,7 +652,9 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
         provenance?.fx_usd_eur ?? null,
       ];
       for (let attempt = 0; id === undefined && attempt < RACE_ATTEMPTS; attempt++) {
-        const [found] = await this.#run([SNAPSHOT, params]);
+        const [found] = this.#citus
+          ? await this.#citus.snapshot(params)
+          : await this.#run([SNAPSHOT, params]);
         if (found.id !== null) this.#snapshots.set(cacheKey, id = String(found.id));
       }
       if (id === undefined) throw new Error("The day's pricing snapshot stayed invisible");
@@ -692,6 +704,10 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   /** Turn connection failures into `EmitterUnavailable`, an unknown tenant into `UnknownTenant`. */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
+      if (this.#citus === undefined) {
+        const citus = await isCitus(this.#sql);
+        this.#citus ??= citus ? new CitusWriter(this.#sql, this.tenantId, this.#role) : null;
+      }
       return await work();
     } catch (error) {
       if (isUnavailable(error)) throw new EmitterUnavailable(error);
@@ -699,27 +715,4 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
       throw error;
     }
   }
-}
-
-/**
- * `MANY`'s JSON parameters for some of the rows: per table a JSON array of row objects, the
- * already serialised JSON columns written in as they are.
- */
-function batchParams(rows: readonly EventInsert[], indexes: readonly number[]): string[] {
-  const parts = MANY_TABLES.map((): string[] => []);
-  for (const i of indexes) {
-    const row = rows[i];
-    const names = EVENT_COLUMNS[row.table];
-    let object = "{";
-    for (let column = 0; column < names.length; column++) {
-      const name = names[column];
-      const value = row.values[column];
-      const json = name === "payload" || name === "envelope"
-        ? value as string
-        : JSON.stringify(value);
-      object += `"${name}":${json},`;
-    }
-    parts[MANY_TABLES.indexOf(row.table)].push(`${object}"ord":${i}}`);
-  }
-  return parts.map((part) => `[${part.join(",")}]`);
 }

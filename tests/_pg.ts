@@ -29,11 +29,14 @@
 import type postgres from "postgres";
 import { connect, startEmbeddedPostgres } from "../src/db.ts";
 import { migrate, type MigrateOptions, type MigrationStep } from "../src/migrate.ts";
+import { citusNodes, createCitusDatabase, dropCitusDatabase } from "./_citus.ts";
 
 /** A fresh database for one test file (or one test). */
 export interface TestDatabase {
   /** `true` on PGlite (PG_DSN unset), `false` on a real server. */
   readonly embedded: boolean;
+  /** `true` on a Citus coordinator (the server's database has the `citus` extension). */
+  readonly citus: boolean;
   /** Superuser DSN of this database. On PGlite, prefer `sql`: a second connection waits. */
   readonly dsn: string;
   /** Superuser client (row level security does not apply to it). */
@@ -62,6 +65,12 @@ export interface TestDatabase {
 export interface OpenTestDatabaseOptions {
   /** Migrate to the latest revision before returning. @default true */
   migrate?: boolean;
+  /**
+   * Superuser DSN of the server to use instead of `PG_DSN` (e.g. `CITUS_DSN`). When its
+   * database has the `citus` extension, the fresh database is made on every node of the
+   * cluster with Citus set up (see tests/_citus.ts). @default `PG_DSN`, else PGlite
+   */
+  server?: string;
 }
 
 /**
@@ -73,7 +82,7 @@ export interface OpenTestDatabaseOptions {
 export async function openTestDatabase(
   options: OpenTestDatabaseOptions = {},
 ): Promise<TestDatabase> {
-  const serverDsn = Deno.env.get("PG_DSN");
+  const serverDsn = options.server ?? Deno.env.get("PG_DSN");
   const db = serverDsn ? await openOnServer(serverDsn) : await openEmbedded();
   if (options.migrate ?? true) {
     try {
@@ -95,6 +104,7 @@ async function openEmbedded(): Promise<TestDatabase> {
   const pg = await startEmbeddedPostgres();
   return {
     embedded: true,
+    citus: false,
     dsn: pg.dsn,
     sql: pg.sql,
     writerDsn: pg.dsn,
@@ -110,9 +120,19 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
   const name = `plm_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const password = crypto.randomUUID();
   const admin = connect(serverDsn, { max: 1 });
+  const nodes = await citusNodes(admin);
   await admin.unsafe(`create role ${name} login password '${password}'`);
-  await admin`create database ${admin(name)}`;
   const dsn = withDatabase(serverDsn, name);
+  if (nodes) {
+    await createCitusDatabase(admin, nodes, name, dsn, (node) => {
+      const url = new URL(dsn);
+      url.hostname = node.host;
+      url.port = String(node.port);
+      return url.href;
+    });
+  } else {
+    await admin`create database ${admin(name)}`;
+  }
   const writerDsn = withDatabase(serverDsn, name, { user: name, password });
   const sql = connect(dsn, { max: 4 });
   const writer = connect(writerDsn, { max: 4 });
@@ -121,12 +141,14 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
     if (closed) return;
     closed = true;
     await Promise.all([sql.end({ timeout: 5 }), writer.end({ timeout: 5 })]);
-    await admin`drop database if exists ${admin(name)} with (force)`;
+    if (nodes) await dropCitusDatabase(admin, name);
+    else await admin`drop database if exists ${admin(name)} with (force)`;
     await admin`drop role if exists ${admin(name)}`;
     await admin.end({ timeout: 5 });
   };
   return {
     embedded: false,
+    citus: nodes !== undefined,
     dsn,
     sql,
     writerDsn,
@@ -136,6 +158,11 @@ async function openOnServer(serverDsn: string): Promise<TestDatabase> {
       const steps = await migrate(sql, options);
       const [role] = await sql`select 1 from pg_roles where rolname = 'plm_kernel_writer'`;
       if (role) await sql`grant plm_kernel_writer to ${sql(name)}`;
+      // Citus propagates a membership only between roles it tracks in this database; the
+      // login role was made from another one.
+      if (role && nodes) {
+        await sql`select run_command_on_workers(${`grant plm_kernel_writer to ${name}`})`;
+      }
       return steps;
     },
     close,

@@ -15,6 +15,7 @@
 export const BOUNDARY_FILES: readonly string[] = [
   "src/db.ts",
   "src/postgres_kernel_emitter.ts",
+  "src/_postgres_citus.ts",
   "src/_postgres_lifecycle.ts",
   "src/tenants.ts",
   "src/migrate.ts",
