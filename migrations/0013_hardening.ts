@@ -25,7 +25,7 @@ import { verifyRoles } from "../src/_migrate_roles.ts";
 import { COST_GUARD } from "./0006_append_only_triggers.ts";
 
 /** Tables whose rows are events: their `created_at` is stamped too. */
-const EVENT_TABLES = [
+export const EVENT_TABLES: readonly string[] = [
   "telemetry_events",
   "llm_calls",
   "connector_calls",

@@ -57,9 +57,10 @@ try {
 
   const postgres = imports.postgres.replace(/^npm:/, "");
   await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", postgres], project);
-  const suites = (await readdir(join(root, "tests/node"))).filter((f) => f.endsWith(".mjs"));
-  for (const suite of suites) await cp(join(root, "tests/node", suite), join(project, suite));
-  await run("node", ["--test", ...suites.sort()], project);
+  const files = (await readdir(join(root, "tests/node"))).filter((f) => f.endsWith(".mjs"));
+  for (const file of files) await cp(join(root, "tests/node", file), join(project, file));
+  // `_*.mjs` are shared fixtures, not suites.
+  await run("node", ["--test", ...files.filter((f) => !f.startsWith("_")).sort()], project);
 } catch (error) {
   failure = error;
 } finally {

@@ -5,32 +5,9 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as plm from "@tracepulse/plm-shared";
+import { llmCall, SPAN, TENANT, TRACE } from "./_fixtures.mjs";
 import * as plmMigrate from "@tracepulse/plm-shared/migrate";
 import * as plmPostgres from "@tracepulse/plm-shared/postgres";
-
-const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
-const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-const SPAN = "00f067aa0ba902b7";
-
-function llmCall(overrides = {}) {
-  return {
-    span_id: SPAN,
-    model: "gpt-4o",
-    prompt_tokens: 1000,
-    completion_tokens: 100,
-    pricing_version: "litellm-live",
-    cost_eur: 0.00322,
-    cost_status: "calculated",
-    idempotency_key: {
-      tenant_id: TENANT,
-      trace_id: TRACE,
-      span_id: SPAN,
-      event_type: "llm.call",
-      content_hash: plm.computeContentHash({ model: "gpt-4o", tokens: [1000, 100] }),
-    },
-    ...overrides,
-  };
-}
 
 describe("contracts under Node", () => {
   it("schemas parse valid arguments and reject unknown fields", () => {

@@ -9,9 +9,9 @@ import { after, before, describe, it } from "node:test";
 import * as plm from "@tracepulse/plm-shared";
 import { migrate, migrationStatus } from "@tracepulse/plm-shared/migrate";
 import { connect, PostgresKernelEmitter } from "@tracepulse/plm-shared/postgres";
+import { llmCall, TENANT } from "./_fixtures.mjs";
 
 const PG_DSN = process.env.PG_DSN;
-const TENANT = "0b8f8c1e-1c0a-4d4e-9c1a-3f2b1a0c9d8e";
 
 describe("./postgres under Node", { skip: PG_DSN ? false : "PG_DSN is not set" }, () => {
   const suffix = randomBytes(6).toString("hex");
@@ -78,23 +78,8 @@ describe("./postgres under Node", { skip: PG_DSN ? false : "PG_DSN is not set" }
   it("PostgresKernelEmitter records an LLM call with its exact cost", async () => {
     const emitter = new PostgresKernelEmitter(writer, { tenantId: TENANT });
     const ctx = plm.newTraceContext();
-    const content = { model: "gpt-4o", tokens: [1000, 100] };
-    await emitter.recordLlmCall({
-      span_id: ctx.spanId,
-      model: "gpt-4o",
-      prompt_tokens: 1000,
-      completion_tokens: 100,
-      pricing_version: "litellm-live",
-      cost_eur: 0.00322,
-      cost_status: "calculated",
-      idempotency_key: {
-        tenant_id: TENANT,
-        trace_id: ctx.traceId,
-        span_id: ctx.spanId,
-        event_type: "llm.call",
-        content_hash: plm.computeContentHash(content),
-      },
-    });
+    // The event builder derives the span, trace, tenant and idempotency key.
+    await emitter.recordLlmCall(llmCall({ trace_id: ctx.traceId, span_id: ctx.spanId }));
     const [row] = await owner`select model, cost_eur::text as cost_eur from llm_calls`;
     assert.equal(row.model, "gpt-4o");
     assert.equal(Number(row.cost_eur), 0.00322);

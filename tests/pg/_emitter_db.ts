@@ -11,7 +11,7 @@ import {
   PostgresKernelEmitter,
   type PostgresKernelEmitterOptions,
 } from "../../src/postgres_kernel_emitter.ts";
-import type { TestDatabase } from "../_pg.ts";
+import { isEmbedded, openTestDatabase, type TestDatabase } from "../_pg.ts";
 
 /** Insert a tenant row (as the superuser) and return its id. */
 export async function addTenant(
@@ -48,4 +48,18 @@ export async function countRows(
   const [row] = await db.sql`
     select count(*)::int as n from ${db.sql(table)} where tenant_id = ${tenantId}`;
   return row.n;
+}
+
+/**
+ * A test that needs a real server (ignored on PGlite, so the skip is not counted as a pass),
+ * given a fresh migrated database and one registered tenant.
+ */
+export function serverTest(
+  name: string,
+  fn: (db: TestDatabase, tenantId: string, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test({ name, ignore: isEmbedded() }, async (t) => {
+    await using db = await openTestDatabase();
+    await fn(db, await addTenant(db), t);
+  });
 }

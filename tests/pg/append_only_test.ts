@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
+import { EVENT_TABLES } from "../../migrations/0013_hardening.ts";
 import { tenantScoped } from "../../src/db.ts";
 import { openTestDatabase } from "../_pg.ts";
 import { sampleRow, seedTenant } from "./_seed.ts";
 
-const EVENT_TABLES = [
-  "telemetry_events",
-  "llm_calls",
-  "connector_calls",
-  "artifacts",
-  "pricing_snapshots",
-];
 const CALL_TABLES = ["llm_calls", "connector_calls"];
 const COST_COLUMNS = ["cost_status", "cost_eur", "pricing_snapshot_id", "pricing_version"];
 

@@ -4,8 +4,7 @@ import { connect } from "../../src/db.ts";
 import { EmitterUnavailable } from "../../src/errors.ts";
 import { idempotencyKeyToString } from "../../src/idempotency.ts";
 import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
-import { isEmbedded, openTestDatabase } from "../_pg.ts";
-import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
+import { countRows, emitterFor, serverTest } from "./_emitter_db.ts";
 import {
   closedPort,
   connectorCall,
@@ -52,108 +51,104 @@ Deno.test("PostgresKernelEmitter throws EmitterUnavailable within 5 s when the s
   await sql.end();
 });
 
-Deno.test({
-  name: "PostgresKernelEmitter: a backend terminated mid-statement writes nothing; " +
+serverTest(
+  "PostgresKernelEmitter: a backend terminated mid-statement writes nothing; " +
     "the same emitter goes on (PG_DSN only: PGlite has one backend)",
-  ignore: isEmbedded(),
-}, async (t) => {
-  await using db = await openTestDatabase();
-  const tenantId = await addTenant(db);
-  const traceId = newTraceId();
-  // Its own client: postgres.js 3.4.9's end() can hang after a connection error
-  // (porsager/postgres#1097), so it is ended with a timeout.
-  const writer = connect(db.writerDsn, { max: 2 });
-  const emitter = emitterFor(db, tenantId, writer);
-  const blocker = telemetry(tenantId, { traceId, spanId: "blocker" });
-  const batch = [
-    { kind: "telemetry", args: telemetry(tenantId, { traceId, spanId: "b1" }) },
-    { kind: "telemetry", args: blocker },
-    { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "b2" }) },
-  ] as const;
+  async (db, tenantId, t) => {
+    const traceId = newTraceId();
+    // Its own client: postgres.js 3.4.9's end() can hang after a connection error
+    // (porsager/postgres#1097), so it is ended with a timeout.
+    const writer = connect(db.writerDsn, { max: 2 });
+    const emitter = emitterFor(db, tenantId, writer);
+    const blocker = telemetry(tenantId, { traceId, spanId: "blocker" });
+    const batch = [
+      { kind: "telemetry", args: telemetry(tenantId, { traceId, spanId: "b1" }) },
+      { kind: "telemetry", args: blocker },
+      { kind: "llm_call", args: llmCall(tenantId, { traceId, spanId: "b2" }) },
+    ] as const;
 
-  for (
-    const [name, emit] of [
-      ["emitTelemetry()", () => emitter.emitTelemetry(blocker)],
-      ["emitMany()", () => emitter.emitMany(batch)],
-    ] as const
-  ) {
-    await t.step(`${name} blocked, then terminated`, async () => {
-      // An uncommitted row with the same key makes the emit wait inside its statement.
-      const holder = await db.sql.reserve();
-      try {
-        await holder`begin`;
-        await holder`
+    for (
+      const [name, emit] of [
+        ["emitTelemetry()", () => emitter.emitTelemetry(blocker)],
+        ["emitMany()", () => emitter.emitMany(batch)],
+      ] as const
+    ) {
+      await t.step(`${name} blocked, then terminated`, async () => {
+        // An uncommitted row with the same key makes the emit wait inside its statement.
+        const holder = await db.sql.reserve();
+        try {
+          await holder`begin`;
+          await holder`
           insert into telemetry_events (tenant_id, trace_id, span_id, event_kind, event_type,
             capability, idempotency_key, content_hash)
           values (${tenantId}, ${traceId}, 'blocker', 'telemetry', 'skill.run.started',
             'read.bom', ${idempotencyKeyToString(blocker.idempotency_key)}, 'h')`;
-        const pending = emit();
-        // Terminate the backend the emit waits in, again for the emitter's one retry, until
-        // the emit gives up (it cannot finish otherwise while the row is held).
-        let settled = false;
-        pending.catch(() => {}).finally(() => settled = true);
-        let terminated = 0;
-        while (!settled) {
-          const killed = await db.sql`
+          const pending = emit();
+          // Terminate the backend the emit waits in, again for the emitter's one retry, until
+          // the emit gives up (it cannot finish otherwise while the row is held).
+          let settled = false;
+          pending.catch(() => {}).finally(() => settled = true);
+          let terminated = 0;
+          while (!settled) {
+            const killed = await db.sql`
             select pg_terminate_backend(pid) from pg_stat_activity
             where usename = ${db.writerRole} and wait_event_type = 'Lock'`;
-          terminated += killed.length;
-          await new Promise((resolve) => setTimeout(resolve, 20));
+            terminated += killed.length;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          assert.ok(terminated >= 1);
+          await assert.rejects(pending, isUnavailable);
+        } finally {
+          await holder`rollback`;
+          holder.release();
         }
-        assert.ok(terminated >= 1);
-        await assert.rejects(pending, isUnavailable);
-      } finally {
-        await holder`rollback`;
-        holder.release();
-      }
-      assert.equal(await countRows(db, "telemetry_events", tenantId), 0);
-      assert.equal(await countRows(db, "llm_calls", tenantId), 0);
+        assert.equal(await countRows(db, "telemetry_events", tenantId), 0);
+        assert.equal(await countRows(db, "llm_calls", tenantId), 0);
+      });
+    }
+
+    await t.step("the same emitter writes again", async () => {
+      await emitter.emitTelemetry(blocker);
+      assert.deepEqual(await emitter.emitMany(batch), ["inserted", "replayed", "inserted"]);
+      assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
+      assert.equal(await countRows(db, "llm_calls", tenantId), 1);
     });
-  }
+    await writer.end({ timeout: 1 });
+  },
+);
 
-  await t.step("the same emitter writes again", async () => {
-    await emitter.emitTelemetry(blocker);
-    assert.deepEqual(await emitter.emitMany(batch), ["inserted", "replayed", "inserted"]);
-    assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
-    assert.equal(await countRows(db, "llm_calls", tenantId), 1);
-  });
-  await writer.end({ timeout: 1 });
-});
-
-Deno.test({
-  name: "PostgresKernelEmitter works again when the server comes back, without a new " +
+serverTest(
+  "PostgresKernelEmitter works again when the server comes back, without a new " +
     "emitter (PG_DSN only: PGlite serves one connection at a time)",
-  ignore: isEmbedded(),
-}, async () => {
-  await using db = await openTestDatabase();
-  const tenantId = await addTenant(db);
-  const traceId = newTraceId();
-  const target = new URL(db.writerDsn);
-  const proxy = await startProxy(Number(target.port || 5432));
-  target.port = String(proxy.port);
-  const sql = connect(target.href, { max: 2, connectTimeout: 2 });
-  try {
-    const emitter = emitterFor(db, tenantId, sql);
-    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
-    await proxy.down();
-    await assert.rejects(
-      emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" })),
-      isUnavailable,
-    );
-    await assert.rejects(
-      emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
-      isUnavailable,
-    );
-    await proxy.up();
-    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
-    await emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" }));
-    assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
-    assert.equal(await countRows(db, "llm_calls", tenantId), 1);
-  } finally {
-    await sql.end({ timeout: 1 });
-    await proxy.down();
-  }
-});
+  async (db, tenantId) => {
+    const traceId = newTraceId();
+    const target = new URL(db.writerDsn);
+    const proxy = await startProxy(Number(target.port || 5432));
+    target.port = String(proxy.port);
+    const sql = connect(target.href, { max: 2, connectTimeout: 2 });
+    try {
+      const emitter = emitterFor(db, tenantId, sql);
+      await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
+      await proxy.down();
+      await assert.rejects(
+        emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" })),
+        isUnavailable,
+      );
+      await assert.rejects(
+        emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" })),
+        isUnavailable,
+      );
+      await proxy.up();
+      await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
+      await emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId: "s3" }));
+      assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
+      assert.equal(await countRows(db, "llm_calls", tenantId), 1);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await proxy.down();
+    }
+  },
+);
 
 /** A TCP forwarder on 127.0.0.1 to `targetPort`; `down()` drops every connection. */
 async function startProxy(targetPort: number) {

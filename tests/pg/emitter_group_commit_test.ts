@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { connect } from "../../src/db.ts";
 import { IdempotencyConflict, UnknownTenant, ValidationError } from "../../src/errors.ts";
 import { computeContentHash } from "../../src/idempotency.ts";
-import { isEmbedded, openTestDatabase } from "../_pg.ts";
-import { addTenant, countRows, emitterFor } from "./_emitter_db.ts";
+import { openTestDatabase } from "../_pg.ts";
+import { addTenant, countRows, emitterFor, serverTest } from "./_emitter_db.ts";
 import { connectorCall, governance, llmCall, newTraceId, telemetry } from "../_helpers.ts";
 
 /** Make PostgreSQL refuse telemetry rows of span "refused" (a rule validation cannot see). */
@@ -12,60 +12,58 @@ async function refuseSpan(db: { sql: ReturnType<typeof connect> }): Promise<void
     alter table telemetry_events add constraint test_refused check (span_id <> 'refused')`;
 }
 
-Deno.test({
-  name: "PostgresKernelEmitter group commit: 64 concurrent callers on a pool of 4 each get " +
+serverTest(
+  "PostgresKernelEmitter group commit: 64 concurrent callers on a pool of 4 each get " +
     "their own outcome; one event PostgreSQL refuses fails only its caller (PG_DSN only)",
-  ignore: isEmbedded(),
-}, async () => {
-  await using db = await openTestDatabase();
-  const tenantId = await addTenant(db);
-  await refuseSpan(db);
-  const traceId = newTraceId();
-  const emitter = emitterFor(db, tenantId);
-  const stored = telemetry(tenantId, { traceId, spanId: "stored" });
-  await emitter.emitTelemetry(stored);
-  const calls: [expected: string, call: () => Promise<void>][] = [
-    ["returns", () => emitter.emitTelemetry(stored)],
-    [
-      "conflict",
-      () =>
-        emitter.emitTelemetry(
-          telemetry(tenantId, { traceId, spanId: "stored", payload: { a: 2 } }),
-        ),
-    ],
-    ["refused", () => emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "refused" }))],
-    ["invalid", () => emitter.emitTelemetry({ ...stored, span_id: "" })],
-  ];
-  for (let i = calls.length; i < 64; i++) {
-    const spanId = `s${i}`;
-    const kind = i % 4;
-    calls.push([
-      "returns",
-      () =>
-        kind === 0
-          ? emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId }))
-          : kind === 1
-          ? emitter.emitGovernance(governance(tenantId, { traceId, spanId }))
-          : kind === 2
-          ? emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId }))
-          : emitter.recordConnectorCall(connectorCall(tenantId, { traceId, spanId })),
-    ]);
-  }
-  const results = await Promise.allSettled(calls.map(([, call]) => call()));
-  results.forEach((result, i) => {
-    const expected = calls[i][0];
-    if (expected === "returns") return assert.equal(result.status, "fulfilled", `call ${i}`);
-    assert.equal(result.status, "rejected", `call ${i}`);
-    const reason = (result as PromiseRejectedResult).reason;
-    if (expected === "conflict") assert.ok(reason instanceof IdempotencyConflict, `${reason}`);
-    if (expected === "invalid") assert.ok(reason instanceof ValidationError, `${reason}`);
-    if (expected === "refused") assert.equal(reason.code, "23514", `${reason}`);
-  });
-  // 1 stored before + 30 telemetry/governance of the 60 new ones; the refused one is not there.
-  assert.equal(await countRows(db, "telemetry_events", tenantId), 31);
-  assert.equal(await countRows(db, "llm_calls", tenantId), 15);
-  assert.equal(await countRows(db, "connector_calls", tenantId), 15);
-});
+  async (db, tenantId) => {
+    await refuseSpan(db);
+    const traceId = newTraceId();
+    const emitter = emitterFor(db, tenantId);
+    const stored = telemetry(tenantId, { traceId, spanId: "stored" });
+    await emitter.emitTelemetry(stored);
+    const calls: [expected: string, call: () => Promise<void>][] = [
+      ["returns", () => emitter.emitTelemetry(stored)],
+      [
+        "conflict",
+        () =>
+          emitter.emitTelemetry(
+            telemetry(tenantId, { traceId, spanId: "stored", payload: { a: 2 } }),
+          ),
+      ],
+      ["refused", () => emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "refused" }))],
+      ["invalid", () => emitter.emitTelemetry({ ...stored, span_id: "" })],
+    ];
+    for (let i = calls.length; i < 64; i++) {
+      const spanId = `s${i}`;
+      const kind = i % 4;
+      calls.push([
+        "returns",
+        () =>
+          kind === 0
+            ? emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId }))
+            : kind === 1
+            ? emitter.emitGovernance(governance(tenantId, { traceId, spanId }))
+            : kind === 2
+            ? emitter.recordLlmCall(llmCall(tenantId, { traceId, spanId }))
+            : emitter.recordConnectorCall(connectorCall(tenantId, { traceId, spanId })),
+      ]);
+    }
+    const results = await Promise.allSettled(calls.map(([, call]) => call()));
+    results.forEach((result, i) => {
+      const expected = calls[i][0];
+      if (expected === "returns") return assert.equal(result.status, "fulfilled", `call ${i}`);
+      assert.equal(result.status, "rejected", `call ${i}`);
+      const reason = (result as PromiseRejectedResult).reason;
+      if (expected === "conflict") assert.ok(reason instanceof IdempotencyConflict, `${reason}`);
+      if (expected === "invalid") assert.ok(reason instanceof ValidationError, `${reason}`);
+      if (expected === "refused") assert.equal(reason.code, "23514", `${reason}`);
+    });
+    // 1 stored before + 30 telemetry/governance of the 60 new ones; the refused one is not there.
+    assert.equal(await countRows(db, "telemetry_events", tenantId), 31);
+    assert.equal(await countRows(db, "llm_calls", tenantId), 15);
+    assert.equal(await countRows(db, "connector_calls", tenantId), 15);
+  },
+);
 
 Deno.test("PostgresKernelEmitter: an unregistered tenant gets UnknownTenant from every write; nothing is written", async () => {
   await using db = await openTestDatabase();
@@ -124,28 +122,26 @@ Deno.test("PostgresKernelEmitter.emitMany is one transaction: an event PostgreSQ
   }
 });
 
-Deno.test({
-  name: "PostgresKernelEmitter retries a broken connection on a fresh one with a pool of one " +
+serverTest(
+  "PostgresKernelEmitter retries a broken connection on a fresh one with a pool of one " +
     "(PG_DSN only: PGlite has one backend)",
-  ignore: isEmbedded(),
-}, async () => {
-  await using db = await openTestDatabase();
-  const tenantId = await addTenant(db);
-  const traceId = newTraceId();
-  const writer = connect(db.writerDsn, { max: 1 });
-  try {
-    const emitter = emitterFor(db, tenantId, writer);
-    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
-    const [{ n }] = await db.sql`
+  async (db, tenantId) => {
+    const traceId = newTraceId();
+    const writer = connect(db.writerDsn, { max: 1 });
+    try {
+      const emitter = emitterFor(db, tenantId, writer);
+      await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s1" }));
+      const [{ n }] = await db.sql`
       select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
       where usename = ${db.writerRole}`;
-    assert.equal(n, 1);
-    await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
-    assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
-  } finally {
-    await writer.end({ timeout: 1 });
-  }
-});
+      assert.equal(n, 1);
+      await emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: "s2" }));
+      assert.equal(await countRows(db, "telemetry_events", tenantId), 2);
+    } finally {
+      await writer.end({ timeout: 1 });
+    }
+  },
+);
 
 Deno.test("PostgresKernelEmitter names tables by schema: a temporary telemetry_events on its connection captures nothing", async () => {
   await using db = await openTestDatabase();

@@ -46,6 +46,32 @@ async function withS3rver(fn: (server: S3rverHandle) => Promise<void>): Promise<
   }
 }
 
+/** Run `fn` with a fresh s3rver, a backend on its bucket and a raw client; close all after. */
+async function withStore(
+  fn: (server: S3rverHandle, store: ObjectStoreBackend, client: S3Client) => Promise<void>,
+): Promise<void> {
+  await withS3rver(async (server) => {
+    const store = backendOn(server);
+    const client = rawClient(server);
+    try {
+      await fn(server, store, client);
+    } finally {
+      store.close();
+      client.destroy();
+    }
+  });
+}
+
+/** A backend on a loopback port nobody listens on. */
+async function storeOnClosedPort(): Promise<ObjectStoreBackend> {
+  return new ObjectStoreBackend({
+    endpoint: `http://127.0.0.1:${await closedPort()}`,
+    bucket: "artifacts",
+    accessKeyId: "key",
+    secretAccessKey: "secret",
+  });
+}
+
 function backendOn(server: S3rverHandle, bucket = server.bucket): ObjectStoreBackend {
   return new ObjectStoreBackend({
     endpoint: server.endpoint,
@@ -56,20 +82,13 @@ function backendOn(server: S3rverHandle, bucket = server.bucket): ObjectStoreBac
 }
 
 Deno.test("ObjectStoreBackend conformance on s3rver", async (t) => {
-  await withS3rver(async (server) => {
-    const store = backendOn(server);
-    const client = rawClient(server);
-    try {
-      await artifactSuite(t, store, {
-        prefix: "suite/",
-        uriScheme: "s3:",
-        leftovers: () => stagingKeys(client, server.bucket),
-      });
-      assert.deepEqual(await stagingKeys(client, server.bucket), []);
-    } finally {
-      store.close();
-      client.destroy();
-    }
+  await withStore(async (server, store, client) => {
+    await artifactSuite(t, store, {
+      prefix: "suite/",
+      uriScheme: "s3:",
+      leftovers: () => stagingKeys(client, server.bucket),
+    });
+    assert.deepEqual(await stagingKeys(client, server.bucket), []);
   });
 });
 
@@ -101,45 +120,31 @@ Deno.test({
 });
 
 Deno.test("ObjectStoreBackend put() keeps sha256 and retention as object metadata", async () => {
-  await withS3rver(async (server) => {
-    const store = backendOn(server);
-    const client = rawClient(server);
-    try {
-      const retentionUntil = new Date("2030-01-01T00:00:00.000Z");
-      for (
-        const [key, body] of [["bytes.txt", text("abc")], ["stream.txt", text("abc")]] as const
-      ) {
-        const source = key === "stream.txt" ? ReadableStream.from([body]) : body;
-        const stored = await store.put(key, source, { contentType: "text/plain", retentionUntil });
-        assert.equal(stored.uri, `s3://${server.bucket}/${key}`);
-        const head = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }));
-        assert.deepEqual(head.Metadata, {
-          sha256: stored.sha256,
-          "retention-until": "2030-01-01T00:00:00.000Z",
-        });
-        assert.equal(head.ContentType, "text/plain");
-      }
-      assert.deepEqual(await stagingKeys(client, server.bucket), []);
-    } finally {
-      store.close();
-      client.destroy();
+  await withStore(async (server, store, client) => {
+    const retentionUntil = new Date("2030-01-01T00:00:00.000Z");
+    for (
+      const [key, body] of [["bytes.txt", text("abc")], ["stream.txt", text("abc")]] as const
+    ) {
+      const source = key === "stream.txt" ? ReadableStream.from([body]) : body;
+      const stored = await store.put(key, source, { contentType: "text/plain", retentionUntil });
+      assert.equal(stored.uri, `s3://${server.bucket}/${key}`);
+      const head = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }));
+      assert.deepEqual(head.Metadata, {
+        sha256: stored.sha256,
+        "retention-until": "2030-01-01T00:00:00.000Z",
+      });
+      assert.equal(head.ContentType, "text/plain");
     }
+    assert.deepEqual(await stagingKeys(client, server.bucket), []);
   });
 });
 
 Deno.test("ObjectStoreBackend treats objects written by other tools as missing", async () => {
-  await withS3rver(async (server) => {
-    const store = backendOn(server);
-    const client = rawClient(server);
-    try {
-      await client.send(new PutObjectCommand({ Bucket: server.bucket, Key: "foreign", Body: "x" }));
-      await assert.rejects(store.head("foreign"), ArtifactNotFound);
-      await assert.rejects(store.get("foreign"), ArtifactNotFound);
-      assert.equal(await store.exists("foreign"), false);
-    } finally {
-      store.close();
-      client.destroy();
-    }
+  await withStore(async (server, store, client) => {
+    await client.send(new PutObjectCommand({ Bucket: server.bucket, Key: "foreign", Body: "x" }));
+    await assert.rejects(store.head("foreign"), ArtifactNotFound);
+    await assert.rejects(store.get("foreign"), ArtifactNotFound);
+    assert.equal(await store.exists("foreign"), false);
   });
 });
 
@@ -179,12 +184,7 @@ Deno.test("ObjectStoreBackend maps store failures to ArtifactStoreUnavailable", 
   });
 
   await t.step("an endpoint nobody listens on", async () => {
-    const store = new ObjectStoreBackend({
-      endpoint: `http://127.0.0.1:${await closedPort()}`,
-      bucket: "artifacts",
-      accessKeyId: "key",
-      secretAccessKey: "secret",
-    });
+    const store = await storeOnClosedPort();
     try {
       await assert.rejects(store.head("a.txt"), (error) => {
         assert.ok(error instanceof ArtifactStoreUnavailable);
@@ -237,12 +237,7 @@ Deno.test("ObjectStoreBackend() takes what options omit from S3_* variables", as
 });
 
 Deno.test("ObjectStoreBackend checks keys before sending anything", async () => {
-  const store = new ObjectStoreBackend({
-    endpoint: `http://127.0.0.1:${await closedPort()}`,
-    bucket: "artifacts",
-    accessKeyId: "key",
-    secretAccessKey: "secret",
-  });
+  const store = await storeOnClosedPort();
   try {
     await assert.rejects(store.put("../x", text("x"), plain), InvalidArtifactKey);
     await assert.rejects(Array.fromAsync(store.list(".plm-staging/")), InvalidArtifactKey);
