@@ -14,6 +14,7 @@
  * @module
  */
 import type postgres from "postgres";
+import { dropRoleIfUnused } from "../src/_migrate_roles.ts";
 
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
@@ -56,24 +57,5 @@ export async function down(sql: postgres.Sql): Promise<void> {
     revoke all on tenants, mcrc_v1_view, runs, telemetry_events, llm_calls, connector_calls,
       artifacts from plm_kernel_writer`;
   await sql`revoke usage on schema public from plm_kernel_writer, plm_migrator`;
-  for (const role of ["plm_kernel_writer", "plm_migrator"]) {
-    await sql.unsafe(`
-      do $$
-      begin
-        if exists (select from pg_auth_members where roleid = '${role}'::regrole) then
-          raise notice 'role ${role} kept: other roles are its members';
-        else
-          drop role ${role};
-        end if;
-      exception when dependent_objects_still_exist then
-        raise notice 'role ${role} kept: another database still uses it';
-      when undefined_object then
-        null; -- already dropped by another database's migration
-      when internal_error then
-        -- "tuple concurrently deleted": another database dropped it first.
-        if exists (select from pg_roles where rolname = '${role}') then
-          raise;
-        end if;
-      end $$`);
-  }
+  for (const role of ["plm_kernel_writer", "plm_migrator"]) await dropRoleIfUnused(sql, role);
 }

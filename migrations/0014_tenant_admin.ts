@@ -10,7 +10,7 @@
  * @module
  */
 import type postgres from "postgres";
-import { verifyRoles } from "../src/_migrate_roles.ts";
+import { dropRoleIfUnused, verifyRoles } from "../src/_migrate_roles.ts";
 
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
@@ -55,21 +55,5 @@ export async function down(sql: postgres.Sql): Promise<void> {
   await sql`drop policy tenants_admin_select on public.tenants`;
   await sql`revoke all on public.tenants from plm_tenant_admin`;
   await sql`revoke usage on schema public from plm_tenant_admin`;
-  await sql`
-    do $$
-    begin
-      if exists (select from pg_auth_members where roleid = 'plm_tenant_admin'::regrole) then
-        raise notice 'role plm_tenant_admin kept: other roles are its members';
-      else
-        drop role plm_tenant_admin;
-      end if;
-    exception when dependent_objects_still_exist then
-      raise notice 'role plm_tenant_admin kept: another database still uses it';
-    when undefined_object then
-      null; -- already dropped by another database's migration
-    when internal_error then
-      if exists (select from pg_roles where rolname = 'plm_tenant_admin') then
-        raise;
-      end if;
-    end $$`;
+  await dropRoleIfUnused(sql, "plm_tenant_admin");
 }

@@ -1,7 +1,8 @@
 /**
- * Internal: the one check of the package's roles. Roles are cluster-wide, so a role of ours may
- * have been created (or altered later) by someone else; `migrate()` runs this check on every `up`
- * run and the migrations that create or rely on a role run it too.
+ * Internal: the one check of the package's roles, and the one way a migration's `down` drops
+ * one. Roles are cluster-wide, so a role of ours may have been created (or altered later) by
+ * someone else; `migrate()` runs this check on every `up` run and the migrations that create or
+ * rely on a role run it too.
  *
  * @module
  */
@@ -56,4 +57,38 @@ export async function verifyRoles(
     const memberOf = row.member_of as string[];
     if (memberOf.length > 0) throw new UntrustedRole(role, `member of "${memberOf[0]}"`);
   }
+}
+
+/**
+ * Drop one of the package's roles in a migration's `down`, unless the cluster still needs it: a
+ * role that other roles are members of, or that another database holds privileges for, is kept
+ * (with a notice). A concurrent drop by another database's migration is tolerated.
+ *
+ * @param sql The migration's connection.
+ * @param role One of {@link PACKAGE_ROLES}.
+ * @throws {TypeError} When `role` is not a package role (it is written into the SQL).
+ */
+export async function dropRoleIfUnused(
+  sql: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql,
+  role: string,
+): Promise<void> {
+  if (!Object.hasOwn(PACKAGE_ROLES, role)) throw new TypeError(`Not a package role: "${role}"`);
+  await sql.unsafe(`
+    do $$
+    begin
+      if exists (select from pg_auth_members where roleid = '${role}'::regrole) then
+        raise notice 'role ${role} kept: other roles are its members';
+      else
+        drop role ${role};
+      end if;
+    exception when dependent_objects_still_exist then
+      raise notice 'role ${role} kept: another database still uses it';
+    when undefined_object then
+      null; -- already dropped by another database's migration
+    when internal_error then
+      -- "tuple concurrently deleted": another database dropped it first.
+      if exists (select from pg_roles where rolname = '${role}') then
+        raise;
+      end if;
+    end $$`);
 }
