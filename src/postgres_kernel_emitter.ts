@@ -522,12 +522,16 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      this.#queue.push({ row, resolve, reject });
-      this.#pump();
+      if (this.#queue.push({ row, resolve, reject }) === 1) queueMicrotask(() => this.#pump());
     });
   }
 
-  /** Send what is queued while fewer than `maxInFlight` statements are in flight. */
+  /**
+   * Send what is queued, all of it in one statement, while fewer than `maxInFlight` statements
+   * are in flight. Runs in a microtask after the first emit was queued, so the emits made in
+   * one tick go together (a lone emit waits for nothing else), and whenever a statement returns.
+   * One statement for all beats spreading them over the pool: each statement is a commit.
+   */
   #pump(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
       const batch = this.#queue.splice(0, GROUP_LIMIT);

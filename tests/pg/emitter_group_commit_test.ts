@@ -65,6 +65,23 @@ serverTest(
   },
 );
 
+Deno.test("PostgresKernelEmitter group commit: the emits made in one tick commit together, in one transaction", async () => {
+  await using db = await openTestDatabase();
+  const tenantId = await addTenant(db);
+  const traceId = newTraceId();
+  const emitter = emitterFor(db, tenantId);
+  await Promise.all(
+    Array.from(
+      { length: 64 },
+      (_, i) => emitter.emitTelemetry(telemetry(tenantId, { traceId, spanId: `s${i}` })),
+    ),
+  );
+  const [{ rows, transactions }] = await db.sql`
+    select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+    from telemetry_events where tenant_id = ${tenantId}`;
+  assert.deepEqual({ rows, transactions }, { rows: 64, transactions: 1 });
+});
+
 Deno.test("PostgresKernelEmitter: an unregistered tenant gets UnknownTenant from every write; nothing is written", async () => {
   await using db = await openTestDatabase();
   const tenantId = crypto.randomUUID();
