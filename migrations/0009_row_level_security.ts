@@ -15,18 +15,21 @@ import type postgres from "postgres";
 /** Tables whose rows carry `tenant_id` and the policies of this revision. */
 const TABLES = ["runs", "telemetry_events", "llm_calls", "connector_calls", "artifacts"];
 
-/** Apply the revision. */
-export async function up(sql: postgres.Sql): Promise<void> {
-  await sql`
-    create function plm_current_tenant() returns uuid
-      language sql stable parallel safe
-      as $$
+/** The body of `plm_current_tenant()` (0018's `down` restores it). */
+export const CURRENT_TENANT = `
         select case
           when current_setting('app.tenant_id', true)
             ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
           then current_setting('app.tenant_id', true)::uuid
         end
-      $$`;
+      `;
+
+/** Apply the revision. */
+export async function up(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(`
+    create function plm_current_tenant() returns uuid
+      language sql stable parallel safe
+      as $$${CURRENT_TENANT}$$`);
   // 0008 creates the role with BYPASSRLS; a role made otherwise gets it here. The check keeps
   // concurrent migrations of other databases from updating the shared role row at once.
   await sql`

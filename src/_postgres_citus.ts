@@ -23,6 +23,7 @@ import {
   EVENT_COLUMNS,
   type EventInsert,
   isBrokenConnection,
+  setLocalRole,
 } from "./_postgres_kernel_emitter_rows.ts";
 import type { Sql } from "./db.ts";
 import { UnknownTenant } from "./errors.ts";
@@ -64,7 +65,7 @@ export const CITUS_MIGRATION_SETTINGS = "set local citus.enable_unsafe_triggers 
  * @param role A role to switch to, if any (quoted here).
  */
 export function citusTransactionSettings(tenantId: string, role: string | undefined): string {
-  const switchRole = role === undefined ? "" : `set local role "${role.replaceAll('"', '""')}"; `;
+  const switchRole = role === undefined ? "" : `${setLocalRole(role)}; `;
   return `${switchRole}set local citus.propagate_set_commands = local; ` +
     `set local app.tenant_id = '${tenantId}'`;
 }

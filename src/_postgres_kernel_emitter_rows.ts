@@ -81,6 +81,17 @@ export function batchJson(rows: readonly EventInsert[], indexes: readonly number
   return parts.map((part) => `[${part.join(",")}]`);
 }
 
+/**
+ * The statement that switches to `role` for the rest of the transaction (simple protocol: `SET`
+ * takes no parameters, so the name is quoted here).
+ *
+ * @param role A role name.
+ * @returns `set local role "<role>"`.
+ */
+export function setLocalRole(role: string): string {
+  return `set local role "${role.replaceAll('"', '""')}"`;
+}
+
 /** postgres.js and Node socket codes of a connection that failed or broke. */
 const CONNECTION_CODES = new Set([
   "CONNECTION_CLOSED",

@@ -17,6 +17,7 @@ import {
   isBrokenConnection,
   isUnavailable,
   isUnknownTenant,
+  setLocalRole,
   toEventInsert,
   toEventInserts,
 } from "./_postgres_kernel_emitter_rows.ts";
@@ -62,7 +63,7 @@ export interface PostgresKernelEmitterOptions {
    * A role to switch to, transaction-locally, before each statement. Only for connections
    * whose login role bypasses row-level security (a superuser, e.g. every connection to PGlite
    * through pglite-socket): each statement then runs in a pipelined transaction
-   * (`BEGIN; set_config('role', ...); <the statement>; COMMIT`), no longer one round trip.
+   * (`BEGIN; SET LOCAL ROLE ...`, the statement, `COMMIT`: one round trip, three messages).
    *
    * On Citus the role must be able to log in: Citus connects to the workers as the current role.
    *
@@ -667,8 +668,9 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   }
 
   /**
-   * Run one statement, in autocommit; with a role switch, as `BEGIN`, `set_config('role')`,
-   * the statement and `COMMIT` pipelined on one reserved connection (one round trip). A
+   * Run one statement, in autocommit; with a role switch, as `BEGIN; SET LOCAL ROLE` (one
+   * simple query), the statement and `COMMIT` pipelined on one reserved connection (one round
+   * trip). A
    * connection that broke under it is retried on a fresh one, after a pause that lets the
    * driver see the close (without it, a pool of one hands the dead connection out again, and a
    * terminated backend reports itself twice: the socket error, then its 57P01). Every statement
@@ -692,14 +694,13 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
     const reserved = await this.#sql.reserve();
     try {
       const results = await Promise.allSettled([
-        reserved.unsafe("begin"),
-        reserved.unsafe("select set_config('role', $1, true)", [role], { prepare: true }),
+        reserved.unsafe(`begin; ${setLocalRole(role)}`),
         reserved.unsafe(text, values, { prepare: true }),
         reserved.unsafe("commit"),
       ]);
       const failed = results.find((result) => result.status === "rejected");
       if (failed !== undefined) throw failed.reason;
-      return (results[2] as PromiseFulfilledResult<postgres.Row[]>).value;
+      return (results[1] as PromiseFulfilledResult<postgres.Row[]>).value;
     } finally {
       reserved.release();
     }
