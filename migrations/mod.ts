@@ -24,3 +24,4 @@ export * as "0015_pricing_provenance" from "./0015_pricing_provenance.ts";
 export * as "0016_event_storage" from "./0016_event_storage.ts";
 export * as "0017_citus_distribution" from "./0017_citus_distribution.ts";
 export * as "0018_inline_tenant" from "./0018_inline_tenant.ts";
+export * as "0019_event_primary_key" from "./0019_event_primary_key.ts";

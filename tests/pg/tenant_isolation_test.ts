@@ -136,7 +136,7 @@ Deno.test("row level security isolates tenants against attack queries", async (t
       run: (tx) => tx`select * from llm_calls where tenant_id = ${b} or true`,
     },
     {
-      name: "tenant A: B's row by primary key",
+      name: "tenant A: B's row by id",
       guc: a,
       outcome: "nothing",
       run: (tx) =>
