@@ -16,7 +16,7 @@
  * - bytes per LLM-call row (heap, TOAST and indexes) at 200,000 rows, at revision 0015 and 0016.
  * - emit and random replay at 1,000,000 rows (`BENCH_BIG_ROWS` to change).
  * - peak RSS of 100,000 conflicts vs 100,000 emits (each in its own process).
- * On an embedded PGlite in the same run: emit vs a bare INSERT.
+ * On an embedded PGlite in the same run: emit (with and without the role switch) vs a bare INSERT.
  *
  * @module
  */
@@ -209,13 +209,17 @@ async function measure(run: () => Promise<number>): Promise<number> {
   return events / ((performance.now() - start) / 1000);
 }
 
-/** PGlite (embedded, one connection): emit (role switch, one round trip) vs a bare INSERT. */
+/**
+ * PGlite (embedded, one connection): emit (role switch, one round trip) vs a bare INSERT, and the
+ * same emit without the role switch, which shows what the switch costs there.
+ */
 async function pgliteRatios(): Promise<string[]> {
   await using pg = await startEmbeddedPostgres();
   await migrate(pg.sql);
   const tenantId = crypto.randomUUID();
   await pg.sql`insert into tenants (id, name) values (${tenantId}, 'bench')`;
   const emitter = new PostgresKernelEmitter(pg.sql, { tenantId, role: "plm_kernel_writer" });
+  const superuser = new PostgresKernelEmitter(pg.sql, { tenantId });
   const traceId = newTraceId();
   let serial = 0;
   const event = () => telemetry(tenantId, { traceId, spanId: `p${serial++}`, payload: PAYLOAD });
@@ -225,6 +229,10 @@ async function pgliteRatios(): Promise<string[]> {
       return 1;
     }],
     ["PGlite emit (role path)", async () => (await emitter.emitTelemetry(event()), 1), "bare"],
+    ["PGlite emit as the superuser (no role switch: RLS bypassed)", async () => {
+      await superuser.emitTelemetry(event());
+      return 1;
+    }, "bare"],
   ]);
   return table(rates, "PGlite bare INSERT");
 }
