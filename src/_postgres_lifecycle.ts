@@ -204,26 +204,27 @@ export class PostgresLifecycle {
     );
     const key = idempotencyKeyToString(idempotency_key);
     const cost = cost_eur ?? null;
+    const { trace_id, span_id, event_type, content_hash } = idempotency_key;
     return await this.#transaction(async (tx) => {
-      const [call] = await tx`
+      // The primary key, plus the content hash the key carries.
+      const call = tx`
+        tenant_id = ${this.#tenantId} and trace_id = ${trace_id} and span_id = ${span_id}
+        and event_type = ${event_type} and content_hash = ${content_hash}`;
+      const [found] = await tx`
         select cost_status, cost_eur is not distinct from round(${cost}::numeric, 10) as same_cost
-        from ${tx("public." + table)}
-        where tenant_id = ${this.#tenantId} and idempotency_key = ${key}
-        for update`;
-      if (!call) return await this.#refuseMissing(tx, new UnknownCall(table, key));
-      if (call.cost_status === "pending") {
+        from ${tx("public." + table)} where ${call} for update`;
+      if (!found) return await this.#refuseMissing(tx, new UnknownCall(table, key));
+      if (found.cost_status === "pending") {
         // Unavailable: no price, so no pricing version and no snapshot either.
         const settle = cost_status === "calculated"
           ? tx`cost_status = 'calculated', cost_eur = ${cost}::numeric`
           : tx`cost_status = 'unavailable', cost_eur = null, pricing_version = 'unavailable',
               pricing_snapshot_id = null`;
-        await tx`
-          update ${tx("public." + table)} set ${settle}
-          where tenant_id = ${this.#tenantId} and idempotency_key = ${key}`;
+        await tx`update ${tx("public." + table)} set ${settle} where ${call}`;
         return Object.freeze({ settled: true });
       }
-      if (call.cost_status !== cost_status) throw new CostNotPending(table, call.cost_status);
-      if (!call.same_cost) throw new CostSettlementConflict(table);
+      if (found.cost_status !== cost_status) throw new CostNotPending(table, found.cost_status);
+      if (!found.same_cost) throw new CostSettlementConflict(table);
       return Object.freeze({ settled: false });
     });
   }

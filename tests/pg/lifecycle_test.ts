@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type postgres from "postgres";
+import postgres from "postgres";
 import { startEmbeddedPostgres } from "../../src/db.ts";
 import { TenantAdminRequired, TenantConflict, ValidationError } from "../../src/errors.ts";
 import { MemoryKernelEmitter } from "../../src/memory_kernel_emitter.ts";
@@ -8,9 +8,9 @@ import { PostgresKernelEmitter } from "../../src/postgres_kernel_emitter.ts";
 import type { RunCardV1 } from "../../src/run_card.ts";
 import { registerTenant } from "../../src/tenants.ts";
 import { fullLifecycle, lifecycleSuite } from "../_lifecycle_suite.ts";
-import { newTraceId } from "../_helpers.ts";
+import { llmCall, newTraceId } from "../_helpers.ts";
 import { isEmbedded, openTestDatabase } from "../_pg.ts";
-import { emitterFor } from "./_emitter_db.ts";
+import { emitterFor, serverTest } from "./_emitter_db.ts";
 
 const ADMIN = { role: "plm_tenant_admin" };
 /**
@@ -165,3 +165,34 @@ Deno.test("the full lifecycle gives the same card on memory, PGlite and a server
   assert.equal(cards[0].connector_cost_unavailable_count, 1);
   assert.equal(cards[0].artifact_count, 1);
 });
+
+serverTest(
+  "settleCost() finds the call by its primary key, not by scanning the tenant's calls (PG_DSN only: auto_explain)",
+  async (db, tenantId) => {
+    const plans: string[] = [];
+    const sql = postgres(db.dsn, { max: 1, onnotice: (notice) => plans.push(notice.message) });
+    try {
+      await sql`load 'auto_explain'`;
+      // Small tables are read whole whatever their keys: keep the planner on an index.
+      await sql.unsafe(`set enable_seqscan = off; set auto_explain.log_min_duration = 0;
+        set auto_explain.log_level = notice; set auto_explain.log_nested_statements = on`);
+      const emitter = new PostgresKernelEmitter(sql, { tenantId, role: "plm_kernel_writer" });
+      const call = llmCall(tenantId, { call: { cost_status: "pending" } });
+      await emitter.recordLlmCall(call);
+      plans.length = 0;
+      await emitter.settleCost({
+        table: "llm_calls",
+        idempotency_key: call.idempotency_key,
+        cost_status: "calculated",
+        cost_eur: 0.25,
+      });
+      const lookups = plans.filter((plan) => /on llm_calls/.test(plan));
+      assert.ok(lookups.length >= 2, plans.join("\n---\n"));
+      for (const plan of lookups) {
+        assert.match(plan, /Index Cond: \(.*span_id = .*event_type = /s, plan);
+      }
+    } finally {
+      await sql.end();
+    }
+  },
+);
