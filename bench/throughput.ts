@@ -33,7 +33,7 @@ import { openTestDatabase, type TestDatabase } from "../tests/_pg.ts";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
-const ROUNDS = 5;
+const ROUNDS = 9;
 const WINDOW_MS = 700;
 const BATCH = 1000;
 const BIG_ROWS = Number(Deno.env.get("BENCH_BIG_ROWS") ?? 1_000_000);
