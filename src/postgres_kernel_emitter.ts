@@ -63,7 +63,7 @@ export interface PostgresKernelEmitterOptions {
    * A role to switch to, transaction-locally, before each statement. Only for connections
    * whose login role bypasses row-level security (a superuser, e.g. every connection to PGlite
    * through pglite-socket): each statement then runs in a pipelined transaction
-   * (`BEGIN; SET LOCAL ROLE ...`, the statement, `COMMIT`: one round trip, three messages).
+   * (`BEGIN; SET LOCAL ROLE ...`, the statement, `COMMIT`: three queries in one round trip).
    *
    * On Citus the role must be able to log in: Citus connects to the workers as the current role.
    *
@@ -670,10 +670,9 @@ export class PostgresKernelEmitter implements KernelEmitter, RunLifecycle {
   /**
    * Run one statement, in autocommit; with a role switch, as `BEGIN; SET LOCAL ROLE` (one
    * simple query), the statement and `COMMIT` pipelined on one reserved connection (one round
-   * trip). A
-   * connection that broke under it is retried on a fresh one, after a pause that lets the
-   * driver see the close (without it, a pool of one hands the dead connection out again, and a
-   * terminated backend reports itself twice: the socket error, then its 57P01). Every statement
+   * trip). A connection that broke under it is retried on a fresh one, after a pause that lets
+   * the driver see the close (without it, a pool of one hands the dead connection out again, and
+   * a terminated backend reports itself twice: the socket error, then its 57P01). Every statement
    * here is idempotent: one that did commit comes back as a replay.
    */
   async #run(statement: Statement): Promise<postgres.Row[]> {
