@@ -20,8 +20,11 @@ import type postgres from "postgres";
 import {
   BATCH_TABLES,
   batchJson,
+  columnParam,
+  columnType,
   EVENT_COLUMNS,
   type EventInsert,
+  IDENTITY,
   isBrokenConnection,
   setLocalRole,
 } from "./_postgres_kernel_emitter_rows.ts";
@@ -93,19 +96,6 @@ export async function isUnknownCitusTenant(
   return found.length === 0;
 }
 
-/** Unique columns that name one event (besides `tenant_id`): the logical key. */
-const IDENTITY = ["trace_id", "span_id", "event_type"] as const;
-
-/** Column types other than `text` (JSON columns arrive serialised). */
-const TYPES: Readonly<Record<string, string>> = {
-  prompt_tokens: "int4",
-  completion_tokens: "int4",
-  cost_eur: "numeric",
-  pricing_snapshot_id: "int8",
-  payload: "jsonb",
-  envelope: "jsonb",
-};
-
 /**
  * Per table: an insert that skips identities already stored, and the stored content hash of
  * given identities; each for one row (parameters: Citus routes it to its shard directly) and for
@@ -115,16 +105,13 @@ const TYPES: Readonly<Record<string, string>> = {
 const STATEMENTS = Object.fromEntries(
   BATCH_TABLES.map((table) => {
     const names = EVENT_COLUMNS[table];
-    const type = (name: string) => TYPES[name] ?? "text";
     const into = `insert into public.${table} (tenant_id, ${names.join(", ")}) `;
     const skip = `on conflict (tenant_id, ${IDENTITY.join(", ")}) do nothing ` +
       `returning ${IDENTITY.join(", ")}, content_hash`;
     const stored = `select ${IDENTITY.join(", ")}, content_hash from public.${table} ` +
       "where tenant_id = $1::uuid and ";
-    const params = names.map((name, i) =>
-      type(name) === "jsonb" ? `$${i + 2}::text::jsonb` : `$${i + 2}::${type(name)}`
-    );
-    const record = names.map((name) => `${name} ${type(name)}`);
+    const params = names.map((name, i) => columnParam(name, i + 2));
+    const record = names.map((name) => `${name} ${columnType(name)}`);
     return [table, {
       insertOne: `${into}values ($1::uuid, ${params.join(", ")}) ${skip}`,
       storedOne: stored + IDENTITY.map((name, i) => `${name} = $${i + 2}::text`).join(" and "),

@@ -15,7 +15,10 @@ import {
 } from "./_kernel_api_schemas.ts";
 import type { EventTable } from "./kernel_api.ts";
 
-const KEY_COLUMNS = ["trace_id", "span_id", "event_type", "idempotency_key", "content_hash"];
+/** Unique columns that name one event (besides `tenant_id`): the logical key, its primary key. */
+export const IDENTITY = ["trace_id", "span_id", "event_type"] as const;
+
+const KEY_COLUMNS = [...IDENTITY, "idempotency_key", "content_hash"];
 const COST_COLUMNS = ["pricing_version", "cost_eur", "cost_status", "pricing_snapshot_id"];
 
 /** One row to write: its table, identity, content hash and its column values. */
@@ -45,6 +48,38 @@ export const EVENT_COLUMNS: Readonly<Record<EventTable, readonly string[]>> = {
   llm_calls: [...KEY_COLUMNS, "model", "prompt_tokens", "completion_tokens", ...COST_COLUMNS],
   connector_calls: [...KEY_COLUMNS, "connector_id", "capability", "envelope", ...COST_COLUMNS],
 };
+
+/** Column types other than `text` (JSON columns arrive serialised). */
+const TYPES: Readonly<Record<string, string>> = {
+  prompt_tokens: "int4",
+  completion_tokens: "int4",
+  cost_eur: "numeric",
+  pricing_snapshot_id: "int8",
+  payload: "jsonb",
+  envelope: "jsonb",
+};
+
+/**
+ * The SQL type of a column of {@link EVENT_COLUMNS}.
+ *
+ * @param name The column.
+ * @returns `text`, `int4`, `int8`, `numeric` or `jsonb`.
+ */
+export function columnType(name: string): string {
+  return TYPES[name] ?? "text";
+}
+
+/**
+ * Parameter `n` cast to the type of column `name` (a JSON column's value arrives as text).
+ *
+ * @param name The column.
+ * @param n The parameter's number.
+ * @returns For example `$3::text` or `$9::text::jsonb`.
+ */
+export function columnParam(name: string, n: number): string {
+  const type = columnType(name);
+  return type === "jsonb" ? `$${n}::text::jsonb` : `$${n}::${type}`;
+}
 
 /** The event tables, in the order of {@link batchJson}'s arrays. */
 export const BATCH_TABLES: readonly EventTable[] = [
