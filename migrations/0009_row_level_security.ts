@@ -15,11 +15,14 @@ import type postgres from "postgres";
 /** Tables whose rows carry `tenant_id` and the policies of this revision. */
 const TABLES = ["runs", "telemetry_events", "llm_calls", "connector_calls", "artifacts"];
 
+/** What `plm_current_tenant()` takes for a UUID (matched case-insensitively) before casting. */
+export const UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
 /** The body of `plm_current_tenant()` (0018's `down` restores it). */
 export const CURRENT_TENANT = `
         select case
           when current_setting('app.tenant_id', true)
-            ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            ~* '${UUID_PATTERN}'
           then current_setting('app.tenant_id', true)::uuid
         end
       `;

@@ -16,13 +16,12 @@
  */
 import type postgres from "postgres";
 import { isCitus } from "../src/_postgres_citus.ts";
-import { CURRENT_TENANT } from "./0009_row_level_security.ts";
+import { CURRENT_TENANT, UUID_PATTERN } from "./0009_row_level_security.ts";
 
 const SETTING = "pg_catalog.current_setting('app.tenant_id', true)";
 const TENANT = `
   case
-    when ${SETTING} operator(pg_catalog.~*)
-      '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    when ${SETTING} operator(pg_catalog.~*) '${UUID_PATTERN}'
     then ${SETTING}::pg_catalog.uuid
   end`;
 
