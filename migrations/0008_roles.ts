@@ -14,41 +14,29 @@
  * @module
  */
 import type postgres from "postgres";
-import { dropRoleIfUnused } from "../src/_migrate_roles.ts";
+import { dropRoleIfUnused, withRoleRetry } from "../src/_migrate_roles.ts";
 
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
   // The grants run in the same block as the creation: a role dropped by another database's
   // `down` between the two makes the block retry instead of failing.
-  await sql`
-    do $$
-    declare
-      attempt integer := 0;
-    begin
-      loop
-        begin
-          if not exists (select from pg_roles where rolname = 'plm_kernel_writer') then
-            create role plm_kernel_writer nologin;
-          end if;
-          if not exists (select from pg_roles where rolname = 'plm_migrator') then
-            create role plm_migrator nologin bypassrls;
-          end if;
-          grant usage on schema public to plm_kernel_writer, plm_migrator;
-          grant select on tenants, mcrc_v1_view to plm_kernel_writer;
-          grant select, insert on runs, telemetry_events, llm_calls, connector_calls, artifacts
-            to plm_kernel_writer;
-          grant update (quality_level, ended_at) on runs to plm_kernel_writer;
-          grant update (cost_status, cost_eur) on llm_calls, connector_calls to plm_kernel_writer;
-          exit;
-        exception when duplicate_object or unique_violation or undefined_object then
-          attempt := attempt + 1;
-          if attempt >= 5 then
-            raise;
-          end if;
-          perform pg_sleep(0.05 * attempt);
-        end;
-      end loop;
-    end $$`;
+  await withRoleRetry(
+    sql,
+    `
+    if not exists (select from pg_roles where rolname = 'plm_kernel_writer') then
+      create role plm_kernel_writer nologin;
+    end if;
+    if not exists (select from pg_roles where rolname = 'plm_migrator') then
+      create role plm_migrator nologin bypassrls;
+    end if;
+    grant usage on schema public to plm_kernel_writer, plm_migrator;
+    grant select on tenants, mcrc_v1_view to plm_kernel_writer;
+    grant select, insert on runs, telemetry_events, llm_calls, connector_calls, artifacts
+      to plm_kernel_writer;
+    grant update (quality_level, ended_at) on runs to plm_kernel_writer;
+    grant update (cost_status, cost_eur) on llm_calls, connector_calls to plm_kernel_writer;
+  `,
+  );
 }
 
 /** Revert the revision. */

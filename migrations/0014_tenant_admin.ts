@@ -10,33 +10,21 @@
  * @module
  */
 import type postgres from "postgres";
-import { dropRoleIfUnused, verifyRoles } from "../src/_migrate_roles.ts";
+import { dropRoleIfUnused, verifyRoles, withRoleRetry } from "../src/_migrate_roles.ts";
 
 /** Apply the revision. */
 export async function up(sql: postgres.Sql): Promise<void> {
   await verifyRoles(sql, ["plm_tenant_admin"]);
-  await sql`
-    do $$
-    declare
-      attempt integer := 0;
-    begin
-      loop
-        begin
-          if not exists (select from pg_catalog.pg_roles where rolname = 'plm_tenant_admin') then
-            create role plm_tenant_admin nologin;
-          end if;
-          grant usage on schema public to plm_tenant_admin;
-          grant select, insert on public.tenants to plm_tenant_admin;
-          exit;
-        exception when duplicate_object or unique_violation or undefined_object then
-          attempt := attempt + 1;
-          if attempt >= 5 then
-            raise;
-          end if;
-          perform pg_sleep(0.05 * attempt);
-        end;
-      end loop;
-    end $$`;
+  await withRoleRetry(
+    sql,
+    `
+    if not exists (select from pg_catalog.pg_roles where rolname = 'plm_tenant_admin') then
+      create role plm_tenant_admin nologin;
+    end if;
+    grant usage on schema public to plm_tenant_admin;
+    grant select, insert on public.tenants to plm_tenant_admin;
+  `,
+  );
   await sql`
     create policy tenants_admin_select on public.tenants for select to plm_tenant_admin
       using (true)`;

@@ -92,3 +92,36 @@ export async function dropRoleIfUnused(
       end if;
     end $$`);
 }
+
+/**
+ * Run role DDL in a migration's `up` (creating roles if missing, then granting to them) so that
+ * other databases migrating at the same time cannot fail it: roles are cluster-wide, and a role
+ * created or dropped by another database's migration between two statements makes the whole
+ * block run again (up to 5 times, 50 ms apart, then the error).
+ *
+ * @param sql The migration's connection.
+ * @param statements PL/pgSQL statements, each ending in `;` (no `$$` in them).
+ */
+export async function withRoleRetry(
+  sql: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql,
+  statements: string,
+): Promise<void> {
+  await sql.unsafe(`
+    do $$
+    declare
+      attempt integer := 0;
+    begin
+      loop
+        begin
+          ${statements}
+          exit;
+        exception when duplicate_object or unique_violation or undefined_object then
+          attempt := attempt + 1;
+          if attempt >= 5 then
+            raise;
+          end if;
+          perform pg_sleep(0.05 * attempt);
+        end;
+      end loop;
+    end $$`);
+}
